@@ -1,0 +1,182 @@
+package workerskv
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/go-retryablehttp"
+	"golang.org/x/time/rate"
+)
+
+// Version is the library's version, sent in the User-Agent header as "workerskv-go/<Version>".
+const Version = "0.1.0"
+
+// Client talks to the Workers KV REST API of one Cloudflare account. Build it with [NewClient] or
+// [NewClientFromEnv]. A Client is safe for concurrent use.
+type Client struct {
+	// Namespaces manages namespaces: list, create, get, rename, delete.
+	Namespaces *NamespacesService
+	// Values reads, writes and deletes single values.
+	Values *ValuesService
+	// Keys lists keys and reads their metadata.
+	Keys *KeysService
+
+	core      *core
+	accountID string
+}
+
+// core is what copies made by WithAccount share.
+type core struct {
+	http         *retryablehttp.Client
+	base         *url.URL
+	token        string
+	apiKey       string
+	email        string
+	userAgent    string
+	logger       *slog.Logger
+	maxRetryWait time.Duration
+	backoffMin   time.Duration
+	backoffMax   time.Duration
+}
+
+// service is the common shape of the services: a back-pointer to the client.
+type service struct{ client *Client }
+
+// NewClient returns a client configured by opts. It needs credentials ([WithAPIToken] or [WithAPIKey],
+// not both) and an account ([WithAccountID]); otherwise, or for a malformed base URL, it returns an
+// error.
+func NewClient(opts ...Option) (*Client, error) {
+	cfg := defaultConfig()
+	for _, o := range opts {
+		o(&cfg)
+	}
+	return newClient(&cfg)
+}
+
+func newClient(cfg *config) (*Client, error) {
+	if len(cfg.errs) > 0 {
+		return nil, errors.Join(cfg.errs...)
+	}
+	switch {
+	case cfg.token == "" && cfg.apiKey == "":
+		return nil, errors.New("workerskv: no credentials: use WithAPIToken or WithAPIKey (or set CLOUDFLARE_API_TOKEN)")
+	case cfg.token != "" && cfg.apiKey != "":
+		return nil, errors.New("workerskv: both an API token and an API key were given: use one")
+	case cfg.accountID == "":
+		return nil, errors.New("workerskv: no account ID: use WithAccountID (or set CLOUDFLARE_ACCOUNT_ID)")
+	}
+	base, err := parseBaseURL(cfg.baseURL)
+	if err != nil {
+		return nil, err
+	}
+	logger := cfg.logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	ua := "workerskv-go/" + Version
+	if cfg.userAgent != "" {
+		ua = cfg.userAgent + " " + ua
+	}
+	co := &core{
+		base:         base,
+		token:        cfg.token,
+		apiKey:       cfg.apiKey,
+		email:        cfg.email,
+		userAgent:    ua,
+		logger:       logger,
+		maxRetryWait: cfg.maxRetryWait,
+		backoffMin:   cfg.backoffMin,
+		backoffMax:   cfg.backoffMax,
+	}
+	co.http = co.newRetryClient(cfg)
+	c := &Client{core: co, accountID: cfg.accountID}
+	c.wire()
+	return c, nil
+}
+
+func parseBaseURL(s string) (*url.URL, error) {
+	u, err := url.Parse(s)
+	if err != nil {
+		return nil, fmt.Errorf("workerskv: bad base URL: %w", err)
+	}
+	if (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return nil, fmt.Errorf("workerskv: bad base URL %q: need http(s)://host[/path] without query, fragment or user info", s)
+	}
+	u.Path = strings.TrimSuffix(u.Path, "/")
+	u.RawPath = strings.TrimSuffix(u.RawPath, "/")
+	return u, nil
+}
+
+// newRetryClient builds the retrying transport by hand: no stderr logger, errors passed through with the
+// last response, our own retry policy and backoff, and a copy of the caller's http.Client.
+func (co *core) newRetryClient(cfg *config) *retryablehttp.Client {
+	var hc http.Client
+	if cfg.httpClient != nil {
+		hc = *cfg.httpClient
+	} else {
+		hc.Transport = http.DefaultTransport.(*http.Transport).Clone()
+	}
+	base := hc.Transport
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	var limiter *rate.Limiter
+	if cfg.rateN > 0 {
+		// A token bucket lets burst+rate*per requests through in any window of length per; keep that
+		// within n.
+		burst := max(1, cfg.rateN/20)
+		perSecond := float64(cfg.rateN-burst) / cfg.ratePer.Seconds()
+		if cfg.rateN == burst {
+			perSecond = float64(cfg.rateN) / cfg.ratePer.Seconds() / 2
+		}
+		limiter = rate.NewLimiter(rate.Limit(perSecond), burst)
+	}
+	hc.Transport = &transport{base: base, limiter: limiter, logger: co.logger}
+	hc.CheckRedirect = stripCredentialsOnRedirect(hc.CheckRedirect)
+	return &retryablehttp.Client{
+		HTTPClient:     &hc,
+		RetryWaitMin:   cfg.backoffMin,
+		RetryWaitMax:   cfg.backoffMax,
+		RetryMax:       min(cfg.maxRetries, math.MaxInt32),
+		CheckRetry:     co.checkRetry,
+		Backoff:        co.backoff,
+		ErrorHandler:   retryablehttp.PassthroughErrorHandler,
+		RequestLogHook: countAttempt,
+	}
+}
+
+// WithAccount returns a copy of c that addresses account id, sharing c's transport, credentials,
+// connection pool and rate limiter.
+func (c *Client) WithAccount(id string) *Client {
+	cp := &Client{core: c.core, accountID: id}
+	cp.wire()
+	return cp
+}
+
+// AccountID returns the account the client addresses.
+func (c *Client) AccountID() string { return c.accountID }
+
+func (c *Client) wire() {
+	s := &service{client: c}
+	c.Namespaces = (*NamespacesService)(s)
+	c.Values = (*ValuesService)(s)
+	c.Keys = (*KeysService)(s)
+}
+
+// String describes the client without its credentials.
+func (c *Client) String() string {
+	auth := "token"
+	if c.core.apiKey != "" {
+		auth = "api-key"
+	}
+	return fmt.Sprintf("workerskv.Client{base: %s, account: %s, auth: %s}", c.core.base.Redacted(), c.accountID, auth)
+}
+
+// GoString is like String, so that %#v does not print credentials either.
+func (c *Client) GoString() string { return c.String() }

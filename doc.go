@@ -1,0 +1,56 @@
+// Package workerskv is a client for the Cloudflare Workers KV REST API.
+//
+//	c, err := workerskv.NewClient(
+//		workerskv.WithAPIToken(os.Getenv("CLOUDFLARE_API_TOKEN")),
+//		workerskv.WithAccountID(os.Getenv("CLOUDFLARE_ACCOUNT_ID")),
+//	)
+//	if err != nil {
+//		return err
+//	}
+//	ns, err := c.Namespaces.Create(ctx, "settings")
+//	if err != nil {
+//		return err
+//	}
+//	kv := c.Namespace(ns.ID)
+//	err = kv.Put(ctx, "theme", []byte("dark"), &workerskv.PutOptions{ExpirationTTL: time.Hour})
+//	v, err := kv.Get(ctx, "theme")
+//	for key, err := range kv.List(ctx, &workerskv.ListKeysOptions{Prefix: "th"}) {
+//		...
+//	}
+//
+// # Authentication
+//
+// Use an API token ([WithAPIToken]) with the "Workers KV Storage Read" and "Workers KV Storage Write"
+// permissions, or a legacy global API key with its email ([WithAPIKey]). [NewClientFromEnv] reads
+// CLOUDFLARE_API_TOKEN (or CLOUDFLARE_API_KEY and CLOUDFLARE_EMAIL), CLOUDFLARE_ACCOUNT_ID and
+// CLOUDFLARE_API_BASE_URL. Credentials are sent only to the configured host and never appear in errors,
+// logs or the client's String output.
+//
+// # Errors
+//
+// A response that is not a success is an [*APIError] with the HTTP status, Cloudflare's error codes and
+// messages, the cf-ray ID and how many attempts were made. Match categories with [errors.Is]:
+// [ErrNotFound], [ErrUnauthorized], [ErrForbidden], [ErrRateLimited], [ErrConflict], [ErrInvalidInput].
+// Input the API would refuse (an empty or over-long key, a value over 25 MiB, metadata over 1,024 bytes,
+// a TTL under 60 seconds) is refused before anything is sent, with a [*ValidationError].
+//
+// # Retries and rate limits
+//
+// Connection errors and HTTP 429, 500, 502, 503, 504 and 520–530 are retried with capped exponential
+// backoff and jitter ([WithMaxRetries], [WithBackoff]); other 4xx never are. A Retry-After header is
+// honoured up to [WithMaxRetryWait]; a longer wait, or one past the context's deadline, ends the retries
+// at once with the error's RetryAfter set. Creating a namespace is retried only when the request never
+// reached the server, or on 429. An upload from a reader that cannot seek is sent once.
+// Cloudflare allows 1,200 API requests per 5 minutes and locks a client out for 5 minutes when it
+// crosses that: [WithRateLimit] paces requests on the client side.
+//
+// # Pagination
+//
+// List methods return one page; All methods return an [iter.Seq2] over every item that fetches pages
+// lazily, follows key cursors across empty pages, and stops at the first error or when the loop breaks.
+//
+// # Testing
+//
+// The module's kvtest package starts a faithful emulator of the KV API on loopback and returns a ready
+// client, so tests exercise real HTTP, limits and error codes without a Cloudflare account.
+package workerskv

@@ -1,0 +1,144 @@
+package workerskv
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"iter"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/workerskv/workerskv/internal/limits"
+)
+
+// KeysService lists keys and reads their metadata. Use it through [Client.Keys].
+type KeysService service
+
+// Key is one key of a listing.
+type Key struct {
+	// Name is the key name, exactly as written.
+	Name string
+	// Expiration is when the key expires; the zero time if it never does.
+	Expiration time.Time
+	// Metadata is the key's metadata as JSON, or nil when it has none.
+	Metadata json.RawMessage
+}
+
+// UnmarshalJSON decodes a key as the API lists it: {"name", "expiration" (epoch seconds), "metadata"}.
+func (k *Key) UnmarshalJSON(b []byte) error {
+	var w struct {
+		Name       string          `json:"name"`
+		Expiration json.Number     `json:"expiration"`
+		Metadata   json.RawMessage `json:"metadata"`
+	}
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	k.Name, k.Metadata, k.Expiration = w.Name, w.Metadata, time.Time{}
+	if string(k.Metadata) == "null" {
+		k.Metadata = nil
+	}
+	if w.Expiration != "" {
+		secs, err := strconv.ParseInt(string(w.Expiration), 10, 64)
+		if err != nil {
+			f, ferr := w.Expiration.Float64()
+			if ferr != nil {
+				return fmt.Errorf("key %q: bad expiration %q", w.Name, w.Expiration)
+			}
+			secs = int64(f)
+		}
+		if secs > 0 {
+			k.Expiration = time.Unix(secs, 0)
+		}
+	}
+	return nil
+}
+
+// ListKeysOptions selects a page of keys. The zero value lists from the first key, 1,000 per page.
+type ListKeysOptions struct {
+	// Prefix limits the listing to keys that start with it.
+	Prefix string `url:"prefix,omitempty"`
+	// Limit is the page size, 10–1000 (default 1000).
+	Limit int `url:"limit,omitempty"`
+	// Cursor resumes a listing where a previous page ended ([KeyPage].Cursor).
+	Cursor string `url:"cursor,omitempty"`
+}
+
+// KeyPage is one page of keys.
+type KeyPage struct {
+	Keys []Key
+	// Cursor continues the listing; empty when this was the last page. A page can be short, or even
+	// empty, while a cursor remains.
+	Cursor string
+}
+
+func (o *ListKeysOptions) validate() error {
+	if o != nil && o.Limit != 0 && (o.Limit < limits.MinListLimit || o.Limit > limits.MaxListLimit) {
+		return invalid("limit", "%d is outside %d–%d", o.Limit, limits.MinListLimit, limits.MaxListLimit)
+	}
+	return nil
+}
+
+// List returns one page of keys in byte order of their names
+// (GET .../namespaces/{namespace_id}/keys). opts may be nil.
+func (s *KeysService) List(ctx context.Context, namespaceID string, opts *ListKeysOptions) (*KeyPage, error) {
+	if err := validateNamespaceID(namespaceID); err != nil {
+		return nil, err
+	}
+	if err := opts.validate(); err != nil {
+		return nil, err
+	}
+	r := &request{method: http.MethodGet, segments: s.client.nsPath(namespaceID, "keys")}
+	if opts != nil && *opts != (ListKeysOptions{}) {
+		r.query = opts
+	}
+	keys, info, err := call[[]Key](ctx, s.client, r)
+	if err != nil {
+		return nil, err
+	}
+	p := &KeyPage{Keys: keys}
+	if info != nil {
+		p.Cursor = info.Cursor
+	}
+	return p, nil
+}
+
+// All iterates over every key (from opts.Cursor, if set), fetching pages lazily. It follows the cursor
+// until the server returns none, keeps going across empty pages, and ends with an error if the server
+// repeats a cursor. Ranging over it again starts over; it yields the first error and stops; it makes no
+// request after a break.
+func (s *KeysService) All(ctx context.Context, namespaceID string, opts *ListKeysOptions) iter.Seq2[Key, error] {
+	var o ListKeysOptions
+	if opts != nil {
+		o = *opts
+	}
+	return cursorSeq(ctx, o.Cursor, func(ctx context.Context, cursor string) ([]Key, string, error) {
+		po := o
+		po.Cursor = cursor
+		p, err := s.List(ctx, namespaceID, &po)
+		if err != nil {
+			return nil, "", err
+		}
+		return p.Keys, p.Cursor, nil
+	})
+}
+
+// Metadata returns a key's metadata (GET .../namespaces/{namespace_id}/metadata/{key_name}), nil when
+// the key has none. A missing key gives an error matching [ErrNotFound].
+func (s *KeysService) Metadata(ctx context.Context, namespaceID, key string) (json.RawMessage, error) {
+	if err := validateNamespaceID(namespaceID); err != nil {
+		return nil, err
+	}
+	if err := validateKey(key); err != nil {
+		return nil, err
+	}
+	m, _, err := call[json.RawMessage](ctx, s.client, &request{method: http.MethodGet, segments: s.client.nsPath(namespaceID, "metadata", key)})
+	if err != nil {
+		return nil, err
+	}
+	if string(m) == "null" {
+		return nil, nil
+	}
+	return m, nil
+}

@@ -1,0 +1,205 @@
+package workerskv
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/google/go-querystring/query"
+	"github.com/hashicorp/go-retryablehttp"
+
+	"github.com/workerskv/workerskv/internal/envelope"
+	"github.com/workerskv/workerskv/internal/limits"
+	"github.com/workerskv/workerskv/internal/pathseg"
+)
+
+// request describes one API call for the executor.
+type request struct {
+	method   string
+	segments []string // path below the account's KV namespaces collection, unescaped
+	query    any      // a go-querystring struct, url.Values, or nil
+	// body is nil, a []byte, or a retryablehttp.ReaderFunc that returns the body from its start.
+	body        any
+	bodyLen     int64 // for a ReaderFunc body: its length, or -1 when unknown
+	contentType string
+	accept      string
+	noReplay    bool // the body cannot be sent twice: never retry
+	unsentOnly  bool // not idempotent: retry only if never sent, or on 429
+}
+
+// nsPath is the path of the account's KV namespaces collection plus more segments.
+func (c *Client) nsPath(more ...string) []string {
+	return append([]string{"accounts", c.accountID, "storage", "kv", "namespaces"}, more...)
+}
+
+// send executes r with retries and returns the successful (2xx) response with its body open, or an
+// error: an *APIError for a response that is not a success, the context's error, or a transport error.
+func (c *Client) send(ctx context.Context, r *request) (*http.Response, error) {
+	co := c.core
+	u := pathseg.Join(co.base, r.segments...)
+	if r.query != nil {
+		var vals url.Values
+		switch q := r.query.(type) {
+		case url.Values:
+			vals = q
+		default:
+			var err error
+			if vals, err = query.Values(q); err != nil {
+				return nil, fmt.Errorf("workerskv: encoding query: %w", err)
+			}
+		}
+		u.RawQuery = vals.Encode()
+	}
+	st := &reqState{noReplay: r.noReplay, unsentOnly: r.unsentOnly}
+	ctx = withState(ctx, st)
+	req, err := retryablehttp.NewRequestWithContext(ctx, r.method, u.String(), r.body)
+	if err != nil {
+		return nil, fmt.Errorf("workerskv: building request: %w", err)
+	}
+	if _, ok := r.body.(retryablehttp.ReaderFunc); ok && r.bodyLen >= 0 {
+		req.ContentLength = r.bodyLen
+	}
+	h := req.Header
+	if co.token != "" {
+		h.Set("Authorization", "Bearer "+co.token)
+	} else {
+		h.Set("X-Auth-Key", co.apiKey)
+		h.Set("X-Auth-Email", co.email)
+	}
+	h.Set("User-Agent", co.userAgent)
+	if r.contentType != "" {
+		h.Set("Content-Type", r.contentType)
+	}
+	accept := r.accept
+	if accept == "" {
+		accept = "application/json"
+	}
+	h.Set("Accept", accept)
+
+	resp, err := co.http.Do(req)
+	if err != nil {
+		if resp != nil {
+			resp.Body.Close()
+		}
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return nil, fmt.Errorf("workerskv: %s %s: %w", r.method, relPath(u, co), ctxErr)
+		}
+		return nil, fmt.Errorf("workerskv: %s %s after %d attempts: %w", r.method, relPath(u, co), st.attempts, stripURL(err))
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return nil, c.apiError(r.method, relPath(u, co), resp, st)
+	}
+	return resp, nil
+}
+
+// call executes r and decodes the v4 envelope's result into a T.
+func call[T any](ctx context.Context, c *Client, r *request) (T, *envelope.ResultInfo, error) {
+	var zero T
+	resp, err := c.send(ctx, r)
+	if err != nil {
+		return zero, nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return zero, nil, fmt.Errorf("workerskv: %s %s: reading response: %w", r.method, resp.Request.URL.EscapedPath(), err)
+	}
+	env, err := envelope.Decode[T](body)
+	if err != nil {
+		return zero, nil, fmt.Errorf("workerskv: %s %s: malformed response (%s): %w", r.method, relPath(resp.Request.URL, c.core), excerpt(body), err)
+	}
+	if !env.Success {
+		st := stateOf(resp.Request.Context())
+		return zero, nil, &APIError{
+			StatusCode: resp.StatusCode, Errors: convertErrors(env.Errors, body), RayID: resp.Header.Get("Cf-Ray"),
+			Method: r.method, Path: relPath(resp.Request.URL, c.core), Attempts: st.attempts,
+		}
+	}
+	return env.Result, env.ResultInfo, nil
+}
+
+// jsonBody encodes v as a request body.
+func jsonBody(v any) ([]byte, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("workerskv: encoding request body: %w", err)
+	}
+	return b, nil
+}
+
+// apiError turns a response that is not a success into an *APIError, reading at most 1 MiB of it.
+func (c *Client) apiError(method, path string, resp *http.Response, st *reqState) *APIError {
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, limits.MaxErrorBody))
+	resp.Body.Close()
+	e := &APIError{
+		StatusCode: resp.StatusCode,
+		RayID:      resp.Header.Get("Cf-Ray"),
+		Method:     method,
+		Path:       path,
+		Attempts:   st.attempts,
+		RetryAfter: st.retryAfter,
+	}
+	errs, _ := envelope.Errors(body)
+	e.Errors = convertErrors(errs, body)
+	return e
+}
+
+func convertErrors(errs []envelope.Message, body []byte) []ResponseError {
+	if len(errs) == 0 {
+		return []ResponseError{{Message: excerpt(body)}}
+	}
+	out := make([]ResponseError, len(errs))
+	for i, m := range errs {
+		out[i] = ResponseError{Code: m.Code, Message: m.Message}
+	}
+	return out
+}
+
+// excerpt makes a short, printable excerpt of a body that was not what was expected.
+func excerpt(body []byte) string {
+	const maxRunes = 120
+	if len(strings.TrimSpace(string(body[:min(len(body), 4096)]))) == 0 {
+		return "empty response body"
+	}
+	var b strings.Builder
+	b.WriteString("body: ")
+	n, space := 0, false
+	for i := 0; i < len(body) && n < maxRunes; {
+		r, size := utf8.DecodeRune(body[i:])
+		i += size
+		if r == utf8.RuneError || !unicode.IsPrint(r) || unicode.IsSpace(r) {
+			space = true
+			continue
+		}
+		if space && n > 0 {
+			b.WriteByte(' ')
+			n++
+		}
+		space = false
+		b.WriteRune(r)
+		n++
+	}
+	if n >= maxRunes {
+		b.WriteString("…")
+	}
+	return b.String()
+}
+
+// relPath is the escaped request path relative to the base URL.
+func relPath(u *url.URL, co *core) string {
+	return strings.TrimPrefix(u.EscapedPath(), co.base.EscapedPath())
+}
+
+// stripURL removes the URL from a *url.Error: the error message already names method and path.
+func stripURL(err error) error {
+	if ue, ok := err.(*url.Error); ok {
+		return ue.Err
+	}
+	return err
+}

@@ -1,0 +1,146 @@
+package workerskv
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// retryableStatus reports whether a response status is worth retrying: 429, 500, 502, 503, 504 and
+// Cloudflare's 520–530. Other 4xx never are.
+func retryableStatus(code int) bool {
+	switch {
+	case code == http.StatusTooManyRequests,
+		code == http.StatusInternalServerError,
+		code == http.StatusBadGateway,
+		code == http.StatusServiceUnavailable,
+		code == http.StatusGatewayTimeout:
+		return true
+	case code >= 520 && code <= 530:
+		return true
+	}
+	return false
+}
+
+// checkRetry is the retry policy. It stops at once when the context is done, never retries a body it
+// cannot replay, retries non-idempotent requests only when they never reached the server or got a 429,
+// and gives up (returning the response) when the server asks for a wait longer than maxRetryWait or
+// past the context's deadline.
+func (co *core) checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
+	if ctxErr := ctx.Err(); ctxErr != nil {
+		return false, ctxErr
+	}
+	st := stateOf(ctx)
+	if st.noReplay {
+		return false, nil
+	}
+	if err != nil {
+		if !retryableError(err) || (st.unsentOnly && !neverSent(err)) {
+			return false, nil
+		}
+		st.wait = co.backoffFor(st.attempts)
+		return fitsDeadline(ctx, st.wait), nil
+	}
+	if !retryableStatus(resp.StatusCode) {
+		return false, nil
+	}
+	if st.unsentOnly && resp.StatusCode != http.StatusTooManyRequests {
+		return false, nil
+	}
+	if ra, ok := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
+		st.retryAfter = ra
+		if ra > co.maxRetryWait || !fitsDeadline(ctx, ra) {
+			return false, nil
+		}
+		st.wait = ra
+		return true, nil
+	}
+	st.wait = co.backoffFor(st.attempts)
+	return fitsDeadline(ctx, st.wait), nil
+}
+
+// backoff is the retryablehttp Backoff: it returns the wait checkRetry chose for this request.
+func (co *core) backoff(_, _ time.Duration, attempt int, resp *http.Response) time.Duration {
+	if resp != nil && resp.Request != nil {
+		if st, ok := resp.Request.Context().Value(stateKey{}).(*reqState); ok {
+			return st.wait
+		}
+	}
+	return co.backoffFor(attempt + 1)
+}
+
+// backoffFor is capped exponential backoff with jitter: after attempt n (1-based) it waits between half
+// and all of min*2^(n-1), capped at max.
+func (co *core) backoffFor(attempt int) time.Duration {
+	if co.backoffMin <= 0 {
+		return 0
+	}
+	d := co.backoffMin
+	for i := 1; i < attempt && d < co.backoffMax; i++ {
+		d *= 2
+	}
+	d = min(d, co.backoffMax)
+	return d/2 + rand.N(d/2+1)
+}
+
+func fitsDeadline(ctx context.Context, wait time.Duration) bool {
+	deadline, ok := ctx.Deadline()
+	return !ok || time.Now().Add(wait).Before(deadline)
+}
+
+// parseRetryAfter reads a Retry-After header: delay seconds or an HTTP date.
+func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0, false
+	}
+	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if secs < 0 {
+			return 0, false
+		}
+		if secs > int64(1<<62/time.Second) {
+			secs = int64(1 << 62 / time.Second)
+		}
+		return time.Duration(secs) * time.Second, true
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return max(0, t.Sub(now)), true
+	}
+	return 0, false
+}
+
+// retryableError reports whether a transport error may go away on a retry: not TLS certificate
+// problems, not a malformed URL or redirect loop, not a cancelled context.
+func retryableError(err error) bool {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	var certErr *x509.UnknownAuthorityError
+	var hostErr x509.HostnameError
+	var invalidErr x509.CertificateInvalidError
+	if errors.As(err, &certErr) || errors.As(err, &hostErr) || errors.As(err, &invalidErr) {
+		return false
+	}
+	if strings.Contains(err.Error(), "stopped after") || strings.Contains(err.Error(), "unsupported protocol scheme") {
+		return false
+	}
+	return true
+}
+
+// neverSent reports whether a transport error proves the request never reached the server: the
+// connection could not be made.
+func neverSent(err error) bool {
+	var opErr *net.OpError
+	if errors.As(err, &opErr) && opErr.Op == "dial" {
+		return true
+	}
+	var dnsErr *net.DNSError
+	return errors.As(err, &dnsErr) || errors.Is(err, syscall.ECONNREFUSED)
+}

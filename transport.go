@@ -1,0 +1,104 @@
+package workerskv
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/hashicorp/go-retryablehttp"
+	"golang.org/x/time/rate"
+)
+
+// transport wraps the caller's RoundTripper: it paces attempts through the shared rate limiter and logs
+// each one at debug level. It never logs headers or bodies.
+type transport struct {
+	base    http.RoundTripper
+	limiter *rate.Limiter
+	logger  *slog.Logger
+}
+
+func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	ctx := req.Context()
+	if t.limiter != nil {
+		if err := t.limiter.Wait(ctx); err != nil {
+			if req.Body != nil {
+				req.Body.Close()
+			}
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			return nil, err
+		}
+	}
+	if !t.logger.Enabled(ctx, slog.LevelDebug) {
+		return t.base.RoundTrip(req)
+	}
+	start := time.Now()
+	resp, err := t.base.RoundTrip(req)
+	attrs := []slog.Attr{
+		slog.String("method", req.Method),
+		slog.String("path", req.URL.EscapedPath()),
+		slog.Int("attempt", stateOf(ctx).attempts),
+		slog.Duration("duration", time.Since(start)),
+	}
+	if err != nil {
+		attrs = append(attrs, slog.String("error", err.Error()))
+	} else {
+		attrs = append(attrs, slog.Int("status", resp.StatusCode), slog.String("cf_ray", resp.Header.Get("Cf-Ray")))
+	}
+	t.logger.LogAttrs(ctx, slog.LevelDebug, "workerskv request", attrs...)
+	return resp, err
+}
+
+// stripCredentialsOnRedirect wraps a CheckRedirect function so that a redirect to another host never
+// carries the credentials (net/http keeps custom headers such as X-Auth-Key across hosts).
+func stripCredentialsOnRedirect(next func(*http.Request, []*http.Request) error) func(*http.Request, []*http.Request) error {
+	return func(req *http.Request, via []*http.Request) error {
+		if len(via) > 0 && req.URL.Host != via[0].URL.Host {
+			req.Header.Del("Authorization")
+			req.Header.Del("X-Auth-Key")
+			req.Header.Del("X-Auth-Email")
+		}
+		if next != nil {
+			return next(req, via)
+		}
+		if len(via) >= 10 {
+			return http.ErrUseLastResponse
+		}
+		return nil
+	}
+}
+
+// reqState travels in a request's context and carries what the retry policy needs to know about it.
+type reqState struct {
+	attempts int
+	// noReplay: the body cannot be sent twice (a plain io.Reader), so never retry.
+	noReplay bool
+	// unsentOnly: retry only when the request provably never reached the server, or on 429
+	// (non-idempotent requests such as namespace creation).
+	unsentOnly bool
+	// wait is the backoff chosen by checkRetry for the next attempt; retryAfter what the server asked.
+	wait       time.Duration
+	retryAfter time.Duration
+}
+
+type stateKey struct{}
+
+func withState(ctx context.Context, st *reqState) context.Context {
+	return context.WithValue(ctx, stateKey{}, st)
+}
+
+func stateOf(ctx context.Context) *reqState {
+	if st, ok := ctx.Value(stateKey{}).(*reqState); ok {
+		return st
+	}
+	return &reqState{}
+}
+
+// countAttempt is the retryablehttp request hook: it numbers attempts.
+func countAttempt(_ retryablehttp.Logger, req *http.Request, _ int) {
+	if st, ok := req.Context().Value(stateKey{}).(*reqState); ok {
+		st.attempts++
+	}
+}

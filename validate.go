@@ -1,0 +1,86 @@
+package workerskv
+
+import (
+	"bytes"
+	"encoding/json"
+	"strconv"
+	"time"
+
+	"github.com/workerskv/workerskv/internal/limits"
+)
+
+// validateKey refuses key names the API cannot store: empty, "." and "..", over 512 bytes.
+func validateKey(key string) error {
+	switch {
+	case key == "":
+		return invalid("key", "empty")
+	case key == "." || key == "..":
+		return invalid("key", "%q is not allowed as a key name", key)
+	case len(key) > limits.MaxKeyBytes:
+		return invalid("key", "%d bytes long; the limit is %d", len(key), limits.MaxKeyBytes)
+	}
+	return nil
+}
+
+// encodeMetadata serializes metadata as compact JSON (a json.RawMessage is taken as JSON text) and
+// checks the 1,024-byte limit. It returns nil for nil metadata.
+func encodeMetadata(m any) ([]byte, error) {
+	if m == nil {
+		return nil, nil
+	}
+	var b []byte
+	if raw, ok := m.(json.RawMessage); ok {
+		if raw == nil {
+			return nil, nil
+		}
+		if !json.Valid(raw) {
+			return nil, invalid("metadata", "not valid JSON")
+		}
+		var buf bytes.Buffer
+		_ = json.Compact(&buf, raw)
+		b = buf.Bytes()
+	} else {
+		var err error
+		if b, err = json.Marshal(m); err != nil {
+			return nil, invalid("metadata", "cannot be encoded as JSON: %v", err)
+		}
+	}
+	if len(b) > limits.MaxMetadataBytes {
+		return nil, invalid("metadata", "%d bytes serialized; the limit is %d", len(b), limits.MaxMetadataBytes)
+	}
+	return b, nil
+}
+
+// expirationParams checks an expiration and a TTL (at most one of them set) and returns them as the
+// API's whole-second values; zero means unset.
+func expirationParams(exp time.Time, ttl time.Duration, now time.Time) (expiration, expirationTTL int64, err error) {
+	if !exp.IsZero() && ttl != 0 {
+		return 0, 0, invalid("expiration", "set Expiration or ExpirationTTL, not both")
+	}
+	if ttl != 0 {
+		secs := int64(ttl / time.Second)
+		if secs < limits.MinTTLSeconds {
+			return 0, 0, invalid("expiration_ttl", "%s is under the minimum of %ds", ttl, limits.MinTTLSeconds)
+		}
+		return 0, secs, nil
+	}
+	if !exp.IsZero() {
+		if exp.Unix()-now.Unix() < limits.MinTTLSeconds {
+			return 0, 0, invalid("expiration", "%s is less than %ds in the future", exp.UTC().Format(time.RFC3339), limits.MinTTLSeconds)
+		}
+		return exp.Unix(), 0, nil
+	}
+	return 0, 0, nil
+}
+
+// expirationQuery renders expiration parameters as query values.
+func expirationQuery(expiration, ttl int64) map[string][]string {
+	q := map[string][]string{}
+	if expiration != 0 {
+		q["expiration"] = []string{strconv.FormatInt(expiration, 10)}
+	}
+	if ttl != 0 {
+		q["expiration_ttl"] = []string{strconv.FormatInt(ttl, 10)}
+	}
+	return q
+}
