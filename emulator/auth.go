@@ -1,0 +1,56 @@
+package emulator
+
+import (
+	"crypto/subtle"
+	"net/http"
+	"strings"
+)
+
+// authenticate checks a request's credentials the way Cloudflare does: a
+// bearer token in Authorization, or the X-Auth-Key and X-Auth-Email pair.
+// No usable credentials give 400 (code 9106); credentials that match nothing
+// give 403 (code 10000). Credentials are never quoted back.
+func (e *Emulator) authenticate(h http.Header) *apiError {
+	authz := h.Get("Authorization")
+	key, email := h.Get("X-Auth-Key"), h.Get("X-Auth-Email")
+	if authz == "" && (key == "" || email == "") {
+		return errMissingAuth
+	}
+	if authz != "" {
+		if token, ok := bearerToken(authz); ok && e.tokenAccepted(token) {
+			return nil
+		}
+	}
+	if key != "" && email != "" && e.keyAccepted(key, email) {
+		return nil
+	}
+	return errAuthentication
+}
+
+// bearerToken extracts the token of an "Authorization: Bearer <token>" value.
+func bearerToken(v string) (string, bool) {
+	scheme, token, ok := strings.Cut(strings.TrimSpace(v), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	token = strings.TrimSpace(token)
+	return token, token != ""
+}
+
+func (e *Emulator) tokenAccepted(token string) bool {
+	ok := 0
+	for _, t := range e.cfg.tokens {
+		ok |= subtle.ConstantTimeCompare([]byte(t), []byte(token))
+	}
+	return ok == 1
+}
+
+func (e *Emulator) keyAccepted(key, email string) bool {
+	ok := 0
+	for _, k := range e.cfg.keys {
+		if strings.EqualFold(k.email, email) {
+			ok |= subtle.ConstantTimeCompare([]byte(k.key), []byte(key))
+		}
+	}
+	return ok == 1
+}

@@ -1,0 +1,236 @@
+package emulator
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// bulkResult is the result of bulk write and bulk delete.
+type bulkResult struct {
+	SuccessfulKeyCount int      `json:"successful_key_count"`
+	UnsuccessfulKeys   []string `json:"unsuccessful_keys"`
+}
+
+// bulkItem is one element of a bulk write body.
+type bulkItem struct {
+	Key           *string         `json:"key"`
+	Value         *string         `json:"value"`
+	Base64        bool            `json:"base64"`
+	Expiration    *json.Number    `json:"expiration"`
+	ExpirationTTL *json.Number    `json:"expiration_ttl"`
+	Metadata      json.RawMessage `json:"metadata"`
+}
+
+// bulkGetBody is the body of bulk get.
+type bulkGetBody struct {
+	Keys         *[]string `json:"keys"`
+	Type         string    `json:"type"`
+	WithMetadata bool      `json:"withMetadata"`
+}
+
+// bulkGetEntry is one value of a bulk get with metadata.
+type bulkGetEntry struct {
+	Value      any             `json:"value"`
+	Metadata   json.RawMessage `json:"metadata"`
+	Expiration int64           `json:"expiration,omitempty"`
+}
+
+// bulkWrite serves PUT NS/{namespace_id}/bulk: a JSON array of up to 10,000
+// items in a body of at most 100,000,000 bytes. The array is decoded as a
+// stream and every item is checked before any is written; one invalid item
+// fails the whole request with 400. The writes are then applied at once.
+func (e *Emulator) bulkWrite(w http.ResponseWriter, r *http.Request, rt *route) error {
+	if e.store.lookup(rt.account, rt.namespace) == nil {
+		return errNamespaceNotFound
+	}
+	if err := limitBody(w, r, maxBulkBodyBytes); err != nil {
+		return err
+	}
+	now := e.clock.Now()
+	visible := e.visibleFrom(now)
+	var writes []keyWrite
+	err := decodeArray(r, maxBulkWriteItems, "key-value pairs", func(dec *json.Decoder) *apiError {
+		var it bulkItem
+		if err := dec.Decode(&it); err != nil {
+			return bodyError(err, maxBulkBodyBytes, "Each bulk write item must be an object with a string key and a string value.")
+		}
+		kw, aerr := bulkItemWrite(it, now)
+		if aerr != nil {
+			return aerr
+		}
+		kw.visibleFrom = visible
+		writes = append(writes, kw)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if err := e.store.writeKeys(rt.account, rt.namespace, now, writes); err != nil {
+		return err
+	}
+	writeResult(w, bulkResult{SuccessfulKeyCount: len(writes), UnsuccessfulKeys: []string{}}, nil)
+	return nil
+}
+
+// bulkItemWrite checks one bulk write item and turns it into a keyWrite.
+func bulkItemWrite(it bulkItem, now time.Time) (keyWrite, *apiError) {
+	if it.Key == nil {
+		return keyWrite{}, badRequest(codeInvalidBody, "Every bulk write item needs a key.")
+	}
+	key := *it.Key
+	if err := validateKey(key); err != nil {
+		return keyWrite{}, err
+	}
+	if it.Value == nil {
+		return keyWrite{}, badRequest(codeInvalidBody, "The bulk write item for key %q has no value.", clip(key))
+	}
+	value := []byte(*it.Value)
+	if it.Base64 {
+		decoded, err := base64.StdEncoding.DecodeString(*it.Value)
+		if err != nil {
+			decoded, err = base64.RawStdEncoding.DecodeString(*it.Value)
+		}
+		if err != nil {
+			return keyWrite{}, badRequest(codeInvalidBody, "The value for key %q is not valid base64.", clip(key))
+		}
+		value = decoded
+	}
+	if len(value) > maxValueBytes {
+		return keyWrite{}, errValueTooLarge(len(value))
+	}
+	var exp, ttl string
+	if it.Expiration != nil {
+		exp = it.Expiration.String()
+	}
+	if it.ExpirationTTL != nil {
+		ttl = it.ExpirationTTL.String()
+	}
+	expiration, err := resolveExpiration(exp, ttl, now)
+	if err != nil {
+		return keyWrite{}, err
+	}
+	var metadata json.RawMessage
+	if len(it.Metadata) > 0 {
+		if metadata, err = normalizeMetadata(it.Metadata); err != nil {
+			return keyWrite{}, err
+		}
+	}
+	return keyWrite{key: key, value: value, metadata: metadata, expiration: expiration}, nil
+}
+
+// bulkDelete serves POST NS/{namespace_id}/bulk/delete and the deprecated
+// DELETE NS/{namespace_id}/bulk: a JSON array of up to 10,000 key names.
+// Keys that do not exist count as deleted.
+func (e *Emulator) bulkDelete(w http.ResponseWriter, r *http.Request, rt *route) error {
+	if e.store.lookup(rt.account, rt.namespace) == nil {
+		return errNamespaceNotFound
+	}
+	if err := limitBody(w, r, maxBulkBodyBytes); err != nil {
+		return err
+	}
+	now := e.clock.Now()
+	visible := e.visibleFrom(now)
+	var writes []keyWrite
+	err := decodeArray(r, maxBulkDeleteKeys, "keys", func(dec *json.Decoder) *apiError {
+		var key string
+		if err := dec.Decode(&key); err != nil {
+			return bodyError(err, maxBulkBodyBytes, "A bulk delete body must be a JSON array of key names.")
+		}
+		if aerr := validateKey(key); aerr != nil {
+			return aerr
+		}
+		writes = append(writes, keyWrite{key: key, delete: true, visibleFrom: visible})
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if err := e.store.writeKeys(rt.account, rt.namespace, now, writes); err != nil {
+		return err
+	}
+	writeResult(w, bulkResult{SuccessfulKeyCount: len(writes), UnsuccessfulKeys: []string{}}, nil)
+	return nil
+}
+
+// decodeArray streams the JSON array in r's body, calling each for every
+// element, and refuses more than maxItems elements without reading further.
+func decodeArray(r *http.Request, maxItems int, what string, each func(*json.Decoder) *apiError) *apiError {
+	dec := json.NewDecoder(r.Body)
+	const notArray = "The request body must be a JSON array."
+	tok, err := dec.Token()
+	if err != nil {
+		return bodyError(err, maxBulkBodyBytes, notArray)
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '[' {
+		return badRequest(codeInvalidBody, notArray)
+	}
+	for n := 0; dec.More(); n++ {
+		if n == maxItems {
+			return badRequest(codeTooManyItems, "A bulk request may hold at most %d %s.", maxItems, what)
+		}
+		if err := each(dec); err != nil {
+			return err
+		}
+	}
+	if _, err := dec.Token(); err != nil {
+		return bodyError(err, maxBulkBodyBytes, notArray)
+	}
+	return nil
+}
+
+// bulkGet serves POST NS/{namespace_id}/bulk/get: up to 100 keys; missing
+// keys come back as null. With type "json" each value is parsed (a value that
+// is not JSON fails the request with 400); with "text", the default, values
+// are strings, any bytes that are not UTF-8 replaced by U+FFFD.
+func (e *Emulator) bulkGet(w http.ResponseWriter, r *http.Request, rt *route) error {
+	var body bulkGetBody
+	if err := decodeJSONBody(w, r, maxJSONBodyBytes, &body); err != nil {
+		return err
+	}
+	if body.Keys == nil {
+		return badRequest(codeInvalidBody, "The request body needs a keys array.")
+	}
+	keys := *body.Keys
+	if len(keys) > maxBulkGetKeys {
+		return badRequest(codeTooManyItems, "A bulk get may ask for at most %d keys.", maxBulkGetKeys)
+	}
+	if body.Type != "" && body.Type != "text" && body.Type != "json" {
+		return badRequest(codeInvalidBody, "Invalid type %q: it must be text or json.", clip(body.Type))
+	}
+	for _, k := range keys {
+		if err := validateKey(k); err != nil {
+			return err
+		}
+	}
+	views, err := e.store.getMany(rt.account, rt.namespace, keys, e.clock.Now())
+	if err != nil {
+		return err
+	}
+	values := make(map[string]any, len(keys))
+	for i, k := range keys {
+		v := views[i]
+		if v == nil {
+			values[k] = nil
+			continue
+		}
+		var val any
+		if body.Type == "json" {
+			if !json.Valid(v.value) {
+				return badRequest(codeValueNotJSON, "The value of key %q is not valid JSON.", clip(k))
+			}
+			val = json.RawMessage(v.value)
+		} else {
+			val = strings.ToValidUTF8(string(v.value), "\uFFFD")
+		}
+		if body.WithMetadata {
+			values[k] = bulkGetEntry{Value: val, Metadata: v.metadata, Expiration: v.expiration}
+		} else {
+			values[k] = val
+		}
+	}
+	writeResult(w, map[string]any{"values": values}, nil)
+	return nil
+}

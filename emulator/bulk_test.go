@@ -1,0 +1,202 @@
+package emulator_test
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+)
+
+type bulkResult struct {
+	SuccessfulKeyCount int      `json:"successful_key_count"`
+	UnsuccessfulKeys   []string `json:"unsuccessful_keys"`
+}
+
+func bulkPath(ns, suffix string) string { return nsBase + "/" + ns + "/bulk" + suffix }
+
+func TestBulkWrite(t *testing.T) {
+	h := newHarness(t)
+	ns := h.createNS("bulk")
+	now := epoch.Unix()
+	binary := []byte{0, 0xff, 0xfe, 'x'}
+	body := fmt.Sprintf(`[
+		{"key":"plain","value":"hello"},
+		{"key":"b64","value":%q,"base64":true},
+		{"key":"ttl","value":"t","expiration_ttl":120,"metadata":{"m":[1, 2]}},
+		{"key":"abs","value":"a","expiration":%d},
+		{"key":"both","value":"b","expiration":%d,"expiration_ttl":600},
+		{"key":"dir/sub key","value":"slashes stay plain in JSON"},
+		{"key":"null-meta","value":"n","metadata":null},
+		{"key":"plain","value":"last write wins"}
+	]`, base64.StdEncoding.EncodeToString(binary), now+300, now+100000)
+	var res bulkResult
+	wantOK(t, h.doJSON("PUT", bulkPath(ns, ""), body), &res)
+	if res.SuccessfulKeyCount != 8 || res.UnsuccessfulKeys == nil || len(res.UnsuccessfulKeys) != 0 {
+		t.Fatalf("result %+v", res)
+	}
+	if code, v := h.get(ns, "plain"); code != 200 || v != "last write wins" {
+		t.Fatalf("plain: %d %q", code, v)
+	}
+	if rec := h.do("GET", valuePath(ns, "b64"), nil); !bytes.Equal(rec.Body.Bytes(), binary) {
+		t.Fatalf("b64: %x", rec.Body.Bytes())
+	}
+	if code, v := h.get(ns, "dir/sub key"); code != 200 || v != "slashes stay plain in JSON" {
+		t.Fatalf("dir/sub key: %d %q", code, v)
+	}
+	exp := map[string]int64{}
+	meta := map[string]string{}
+	keys, _ := h.list(ns, "")
+	for _, k := range keys {
+		exp[k.Name], meta[k.Name] = k.Expiration, string(k.Metadata)
+	}
+	if exp["ttl"] != now+120 || exp["abs"] != now+300 || exp["both"] != now+600 || exp["plain"] != 0 {
+		t.Fatalf("expirations %v", exp)
+	}
+	if meta["ttl"] != `{"m":[1,2]}` || meta["null-meta"] != "" {
+		t.Fatalf("metadata %v", meta)
+	}
+	// An empty array is fine.
+	wantOK(t, h.doJSON("PUT", bulkPath(ns, ""), `[]`), &res)
+	if res.SuccessfulKeyCount != 0 {
+		t.Fatalf("empty bulk: %+v", res)
+	}
+}
+
+func TestBulkWriteErrors(t *testing.T) {
+	h := newHarness(t)
+	ns := h.createNS("bulk-errors")
+	var tooMany strings.Builder
+	tooMany.WriteString("[")
+	for i := range 10001 {
+		if i > 0 {
+			tooMany.WriteString(",")
+		}
+		fmt.Fprintf(&tooMany, `{"key":"k%d","value":"v"}`, i)
+	}
+	tooMany.WriteString("]")
+	tests := []struct {
+		name, body string
+		status     int
+		code       int
+		msg        string
+	}{
+		{"object body", `{"key":"k","value":"v"}`, 400, 10027, "JSON array"},
+		{"not json", `[{"key":`, 400, 10027, "must be an object"},
+		{"item not object", `["k"]`, 400, 10027, "must be an object"},
+		{"missing key", `[{"value":"v"}]`, 400, 10027, "needs a key"},
+		{"missing value", `[{"key":"good"},{"key":"k"}]`, 400, 10027, `key "good" has no value`},
+		{"value not string", `[{"key":"k","value":5}]`, 400, 10027, "must be an object"},
+		{"empty key", `[{"key":"","value":"v"}]`, 400, 10020, "must not be empty"},
+		{"dot key", `[{"key":"..","value":"v"}]`, 400, 10020, `cannot be "." or ".."`},
+		{"long key", `[{"key":"` + strings.Repeat("x", 513) + `","value":"v"}]`, 400, 10020, "exceeds key length limit of 512"},
+		{"bad base64", `[{"key":"k","value":"!!notbase64","base64":true}]`, 400, 10027, `key "k" is not valid base64`},
+		{"ttl too small", `[{"key":"k","value":"v","expiration_ttl":59}]`, 400, 10033, "Invalid expiration_ttl of 59. Expiration TTL must be at least 60."},
+		{"expiration too soon", fmt.Sprintf(`[{"key":"k","value":"v","expiration":%d}]`, epoch.Unix()+10), 400, 10033, "at least 60 seconds in the future"},
+		{"negative ttl", `[{"key":"k","value":"v","expiration_ttl":-100}]`, 400, 10033, "Invalid expiration_ttl of -100"},
+		{"metadata too large", `[{"key":"k","value":"v","metadata":"` + strings.Repeat("m", 1100) + `"}]`, 400, 10025, "exceeds limit of 1024"},
+		{"too many items", tooMany.String(), 400, 10022, "at most 10000"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			wantError(t, h.doJSON("PUT", bulkPath(ns, ""), tc.body), tc.status, tc.code, tc.msg)
+		})
+	}
+	// Nothing was written by any failed request, not even the valid items.
+	if names := h.listAll(ns, ""); len(names) != 0 {
+		t.Fatalf("failed bulk writes wrote %v", names)
+	}
+	wantError(t, h.doJSON("PUT", bulkPath("ffffffffffffffffffffffffffffffff", ""), `[]`), 404, 10013, "namespace not found")
+}
+
+func TestBulkDelete(t *testing.T) {
+	for _, route := range []struct{ method, suffix string }{{"POST", "/delete"}, {"DELETE", ""}} {
+		t.Run(route.method, func(t *testing.T) {
+			h := newHarness(t)
+			ns := h.createNS("bulk-delete")
+			for _, k := range []string{"a", "b", "c/d", "keep"} {
+				h.put(ns, k, "v", "")
+			}
+			var res bulkResult
+			wantOK(t, h.doJSON(route.method, bulkPath(ns, route.suffix), `["a","b","c/d","never-existed"]`), &res)
+			if res.SuccessfulKeyCount != 4 || len(res.UnsuccessfulKeys) != 0 || res.UnsuccessfulKeys == nil {
+				t.Fatalf("result %+v", res)
+			}
+			if names := h.listAll(ns, ""); len(names) != 1 || names[0] != "keep" {
+				t.Fatalf("left %v", names)
+			}
+			keys := make([]string, 10001)
+			for i := range keys {
+				keys[i] = fmt.Sprint("k", i)
+			}
+			many, _ := json.Marshal(keys)
+			for _, tc := range []struct {
+				body string
+				code int
+				msg  string
+			}{
+				{`{"keys":["a"]}`, 10027, "JSON array"},
+				{`[1,2]`, 10027, "array of key names"},
+				{`["keep",""]`, 10020, "must not be empty"},
+				{string(many), 10022, "at most 10000"},
+			} {
+				wantError(t, h.doJSON(route.method, bulkPath(ns, route.suffix), tc.body), 400, tc.code, tc.msg)
+			}
+			if names := h.listAll(ns, ""); len(names) != 1 {
+				t.Fatalf("a failed bulk delete deleted: %v", names)
+			}
+			wantError(t, h.doJSON(route.method, bulkPath("ffffffffffffffffffffffffffffffff", route.suffix), `[]`), 404, 10013, "namespace not found")
+		})
+	}
+}
+
+func TestBulkGet(t *testing.T) {
+	h := newHarness(t)
+	ns := h.createNS("bulk-get")
+	now := epoch.Unix()
+	wantOK(t, h.doJSON("PUT", bulkPath(ns, ""), fmt.Sprintf(`[
+		{"key":"text","value":"hello"},
+		{"key":"obj","value":"{\"a\": [1, true]}","metadata":{"m":1},"expiration":%d},
+		{"key":"num","value":"42"},
+		{"key":"bad-utf8","value":%q,"base64":true}
+	]`, now+3600, base64.StdEncoding.EncodeToString([]byte{'o', 'k', 0xff, 0xfe, '!'}))), nil)
+
+	result := func(body string) string {
+		t.Helper()
+		r := wantOK(t, h.doJSON("POST", bulkPath(ns, "/get"), body), nil)
+		return string(r.Result)
+	}
+	if got, want := result(`{"keys":["text","num","missing","bad-utf8"]}`), "{\"values\":{\"bad-utf8\":\"ok\uFFFD!\",\"missing\":null,\"num\":\"42\",\"text\":\"hello\"}}"; got != want {
+		t.Fatalf("text:\n%s\nwant\n%s", got, want)
+	}
+	if got, want := result(`{"keys":["obj","num","missing"],"type":"json"}`), `{"values":{"missing":null,"num":42,"obj":{"a":[1,true]}}}`; got != want {
+		t.Fatalf("json:\n%s\nwant\n%s", got, want)
+	}
+	wantMeta := fmt.Sprintf(`{"values":{"missing":null,"obj":{"value":"{\"a\": [1, true]}","metadata":{"m":1},"expiration":%d},"text":{"value":"hello","metadata":null}}}`, now+3600)
+	if got := result(`{"keys":["obj","text","missing"],"withMetadata":true,"type":"text"}`); got != wantMeta {
+		t.Fatalf("withMetadata:\n%s\nwant\n%s", got, wantMeta)
+	}
+	if got, want := result(`{"keys":[]}`), `{"values":{}}`; got != want {
+		t.Fatalf("no keys: %s", got)
+	}
+
+	many, _ := json.Marshal(map[string]any{"keys": make([]string, 101)})
+	tests := []struct {
+		body string
+		code int
+		msg  string
+	}{
+		{`{"keys":["text"],"type":"json"}`, 10028, `value of key "text" is not valid JSON`},
+		{`{"keys":["text"],"type":"arrayBuffer"}`, 10027, "must be text or json"},
+		{`{"type":"text"}`, 10027, "needs a keys array"},
+		{`{"keys":"text"}`, 10027, "not valid JSON"},
+		{`not json`, 10027, "not valid JSON"},
+		{`{"keys":[""]}`, 10020, "must not be empty"},
+		{string(many), 10022, "at most 100 keys"},
+	}
+	for _, tc := range tests {
+		wantError(t, h.doJSON("POST", bulkPath(ns, "/get"), tc.body), 400, tc.code, tc.msg)
+	}
+	wantError(t, h.doJSON("POST", bulkPath("ffffffffffffffffffffffffffffffff", "/get"), `{"keys":["a"]}`), 404, 10013, "namespace not found")
+}

@@ -1,0 +1,156 @@
+// Package emulator is a faithful, in-memory emulator of the Cloudflare
+// Workers KV REST API, for tests and local development.
+//
+// New returns an *Emulator, an http.Handler that serves the API from the
+// root of its server, so clients use http://host:port/client/v4 as their
+// base URL:
+//
+//	e := emulator.New(emulator.WithClock(emulator.NewFakeClock(time.Now())))
+//	srv := httptest.NewServer(e)
+//	defer srv.Close()
+//	// base URL srv.URL+"/client/v4", token emulator.DefaultAPIToken,
+//	// account emulator.DefaultAccountID
+//
+// It is written from the API's contract alone and shares no code with the
+// workerskv client, so the two check each other.
+//
+// # What is emulated
+//
+// Every Workers KV endpoint under /client/v4/accounts/{account_id}/storage/kv/namespaces:
+//
+//	GET    namespaces                                list (page, per_page, order, direction)
+//	POST   namespaces                                create {"title"}
+//	GET    namespaces/{id}                           get
+//	PUT    namespaces/{id}                           rename {"title"}; the result is the namespace
+//	DELETE namespaces/{id}                           delete
+//	GET    namespaces/{id}/keys                      list keys (prefix, limit, cursor)
+//	GET    namespaces/{id}/values/{key}              read the raw value
+//	PUT    namespaces/{id}/values/{key}              write (expiration, expiration_ttl)
+//	DELETE namespaces/{id}/values/{key}              delete
+//	GET    namespaces/{id}/metadata/{key}            read metadata
+//	PUT    namespaces/{id}/bulk                      bulk write
+//	POST   namespaces/{id}/bulk/delete               bulk delete
+//	DELETE namespaces/{id}/bulk                      bulk delete (deprecated form)
+//	POST   namespaces/{id}/bulk/get                  bulk get (type text|json, withMetadata)
+//
+// Every response except a successful value read is the v4 envelope
+// {"success","errors":[{"code","message"}],"messages":[],"result"} with
+// result_info on the two lists; failures carry "result": null. Each response
+// has a Cf-Ray header unique to it. Unknown paths get 404 (code 7003), a known
+// path with another method 405 (code 7001) and an Allow header.
+//
+// Namespaces have random IDs of 32 lowercase hex characters and report
+// supports_url_encoding: true: the key segment of values/{key} and
+// metadata/{key} is percent-decoded exactly once, from the escaped path, so
+// "dir%2Fsub%20key" is the key "dir/sub key" and "..%2F..%2Fx" is the key
+// "../../x", never another route. Keys in JSON bodies are plain strings.
+// Keys are listed in byte order of their names.
+//
+// A value write whose body is multipart/form-data is streamed part by part:
+// part "value" (a plain field or a file) is required, part "metadata" is
+// optional JSON. Any other body is the raw value, whatever its Content-Type
+// (application/octet-stream, text/plain, */* or none).
+//
+// # Authentication and accounts
+//
+// A request needs "Authorization: Bearer <token>" or the X-Auth-Email and
+// X-Auth-Key pair, matching what WithAPIToken and WithAPIKey configured
+// (DefaultAPIToken when neither is given). No credentials: 400, code 9106;
+// credentials that match nothing: 403, code 10000. An account ID other than
+// those given with WithAccount (DefaultAccountID by default) also gets 403,
+// code 10000, as Cloudflare answers for accounts a token cannot see.
+// Credentials are never echoed. Routing comes before authentication, so an
+// unknown path is 404 even without credentials.
+//
+// # Limits and error codes
+//
+// Limits are checked as Cloudflare documents them; request bodies are capped
+// with http.MaxBytesReader before they are read, and refused before reading
+// when Content-Length already exceeds the cap (value writes: 25 MiB plus
+// 64 KiB for multipart framing and metadata; bulk write and bulk delete:
+// 100,000,000 bytes; other JSON bodies: 1 MiB).
+//
+//	Status Code   Meaning
+//	400    9106   Missing X-Auth-Key, X-Auth-Email or Authorization headers
+//	403    10000  Authentication error (bad credentials, unknown account)
+//	404    7003   No route for that URI
+//	405    7001   Method not allowed
+//	404    10009  key not found (value or metadata read)
+//	404    10013  namespace not found
+//	400    10014  a namespace with this title already exists
+//	400    10019  title missing, empty or over 512 characters
+//	400    10020  key invalid: empty, over 512 bytes, "." or "..", not UTF-8, bad percent-encoding
+//	400    10022  too many items: bulk write or delete over 10,000, bulk get over 100
+//	413    10024  value over 25 MiB (26,214,400 bytes), or request body over its cap
+//	400    10025  metadata not valid JSON or over 1,024 bytes (compacted)
+//	400    10027  malformed body: bad JSON, missing fields, no value part, bad base64, bad type
+//	400    10028  bulk get with type json of a value that is not JSON
+//	400    10029  invalid cursor
+//	400    10031  invalid query parameter: limit not 10-1000, per_page not 1-1000,
+//	              page below 1, order not id|title, direction not asc|desc
+//	400    10033  invalid expiration or expiration_ttl
+//	429    10429  injected rate limit (with Retry-After), see Faults
+//	500/503 10001 injected server error, see Faults; also any internal failure
+//
+// Codes 7001, 7003, 9106, 10000, 10009, 10013 and 10014 are Cloudflare's.
+// The API's documentation gives no codes for the validation failures, so
+// 10019 to 10033 and 10429 are this package's choice; 10429 stays above the
+// schema's minimum of 1000, which Cloudflare's own rate-limit code 971 does
+// not. A value over 25 MiB is answered 413 rather than 400, as the Workers
+// runtime reports it and as an over-long body is answered.
+//
+// Expirations: expiration_ttl must be at least 60 ("Invalid expiration_ttl
+// of 59. Expiration TTL must be at least 60."); an absolute expiration must
+// be at least 60 seconds after the clock's current second ("Invalid
+// expiration of <n>. Expiration times must be at least 60 seconds in the
+// future."); values that are not non-negative whole numbers are refused. When
+// both are given, expiration_ttl wins and expiration is ignored. Entries whose
+// expiration is at or before the clock's time are invisible to every read and
+// list, and are removed lazily when a read or list meets them.
+//
+// # Choices where the contract is uncertain
+//
+//   - Deleting a namespace accepts no body, {} or any other body, and ignores it.
+//   - Deleting a key that does not exist succeeds.
+//   - Reading a missing key, its value or its metadata, is 404 with code 10009
+//     "key not found"; a key without metadata reads as result null.
+//   - Bulk get returns null for missing keys, with and without withMetadata.
+//     With type text, bytes that are not valid UTF-8 are replaced by U+FFFD
+//     (strings.ToValidUTF8); with type json a value that is not JSON fails
+//     the request with 400 naming the key.
+//   - Key lists scan at most limit stored entries per page, counting expired,
+//     deleted and not yet visible ones, and return the visible ones among
+//     them: a page can be short, or empty, while result_info.cursor is not.
+//     The cursor is "" only on the last page. It is opaque (base64url of a
+//     version byte and the last key scanned); a malformed one is 400.
+//   - Keys may hold spaces and control characters; they must be valid UTF-8.
+//   - The namespace list is ordered by id unless order=title is given, and
+//     ascending unless direction=desc; result_info has page, per_page, count
+//     and total_count (no total_pages, which the KV schema does not have).
+//   - Bulk write and bulk delete validate every item first and fail the whole
+//     request with 400 on the first bad one; unsuccessful_keys is always empty.
+//   - Not emulated: jurisdictions, the one-write-per-second-per-key limit,
+//     daily plan quotas, the 1,000-namespaces-per-account limit, namespaces
+//     with supports_url_encoding false, and the retired analytics endpoints.
+//
+// # Time, consistency and faults
+//
+// Expiration and the consistency delay follow the emulator's Clock (the
+// system clock unless WithClock is given; NewFakeClock gives one tests move by
+// hand). WithConsistencyDelay makes each write visible only after a delay, as
+// real KV can take up to a minute to show a write: until then reads, lists
+// and bulk gets see the previous version or the key's absence. WithFaults
+// injects seeded 429s, 500/503s, dropped connections and latency before a
+// request is handled; faulted requests change nothing; FaultStats counts them.
+//
+// # Storage and concurrency
+//
+// State is in memory: accounts hold namespaces, and each namespace keeps its
+// keys in a B-tree (github.com/google/btree) ordered by key bytes, so a list
+// page costs O(log n + page) and a million keys stay fast. One RWMutex guards
+// the catalog of accounts and namespaces; each namespace has its own RWMutex
+// for its keys; locks are taken in that order and never held while a
+// response is written. Every change goes through four store methods (create,
+// rename and delete a namespace; write keys), the seam where a persistence
+// layer can record and replay changes.
+package emulator
