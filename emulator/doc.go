@@ -1,5 +1,7 @@
-// Package emulator is a faithful, in-memory emulator of the Cloudflare
-// Workers KV REST API, for tests and local development.
+// Package emulator is a faithful emulator of the Cloudflare Workers KV REST
+// API, for tests and local development. Its state is in memory (New) or, with
+// Open, persisted to a directory across restarts; cmd/kvemulator serves it
+// as a standalone server.
 //
 // New returns an *Emulator, an http.Handler that serves the API from the
 // root of its server, so clients use http://host:port/client/v4 as their
@@ -151,6 +153,21 @@
 // the catalog of accounts and namespaces; each namespace has its own RWMutex
 // for its keys; locks are taken in that order and never held while a
 // response is written. Every change goes through four store methods (create,
-// rename and delete a namespace; write keys), the seam where a persistence
-// layer can record and replay changes.
+// rename and delete a namespace; write keys), which hand it to a journal
+// before applying it.
+//
+// # Persistence
+//
+// Open(dir) keeps the state in a bbolt file, dir/kv.db: a bucket of
+// namespaces (ID to title, per account) and, per namespace, a bucket of keys
+// holding each key's value, metadata, expiration and, in eventual-consistency
+// mode, its pending versions. Each change is committed (and fsynced) in its
+// own transaction before it is applied in memory and answered, so an
+// acknowledged write is never lost; a change that cannot be written fails
+// with 500 and changes nothing. Open loads the file into the B-trees in one
+// pass, dropping entries that have expired, so the reopened emulator has the
+// same namespaces, IDs, titles, keys, order, metadata and expirations. Only
+// one Emulator can have a directory open at a time. Close closes the file
+// (and does nothing for an in-memory Emulator); stop serving before calling
+// it.
 package emulator

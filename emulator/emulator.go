@@ -7,12 +7,15 @@ import (
 	"strconv"
 	"sync/atomic"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 )
 
-// Emulator is a stateful, in-memory Workers KV REST API. It is an
-// http.Handler serving /client/v4/accounts/{account_id}/storage/kv/... from
-// the root of its server, so a client uses http://host:port/client/v4 as its
-// base URL. It is safe for concurrent use.
+// Emulator is a stateful Workers KV REST API, in memory (New) or persisted
+// to a directory (Open). It is an http.Handler serving
+// /client/v4/accounts/{account_id}/storage/kv/... from the root of its
+// server, so a client uses http://host:port/client/v4 as its base URL. It is
+// safe for concurrent use.
 type Emulator struct {
 	cfg      config
 	clock    Clock
@@ -23,6 +26,7 @@ type Emulator struct {
 	counters faultCounters
 	rays     atomic.Uint64
 	rayBase  uint64
+	db       *bolt.DB // the state file when made by Open; nil in memory
 }
 
 // New returns an Emulator configured by opts. Without credential options it

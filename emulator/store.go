@@ -30,6 +30,8 @@ import (
 // of a write are inputs), so a persistence layer restores state by calling
 // the same methods again with no journal set. Removing expired entries is not
 // a mutation: it follows from the recorded expirations and the clock.
+// persist.go's boltJournal, set by Open, is the journal that keeps state on
+// disk; New sets none.
 
 // opKind names the kind of a mutation.
 type opKind uint8
