@@ -26,6 +26,8 @@ type Client struct {
 	Values *ValuesService
 	// Keys lists keys and reads their metadata.
 	Keys *KeysService
+	// Bulk writes, reads and deletes many keys at once, in requests of any number.
+	Bulk *BulkService
 
 	core      *core
 	accountID string
@@ -148,6 +150,7 @@ func (co *core) newRetryClient(cfg *config) *retryablehttp.Client {
 		Backoff:        co.backoff,
 		ErrorHandler:   retryablehttp.PassthroughErrorHandler,
 		RequestLogHook: countAttempt,
+		PrepareRetry:   co.prepareRetry,
 	}
 }
 
@@ -167,6 +170,7 @@ func (c *Client) wire() {
 	c.Namespaces = (*NamespacesService)(s)
 	c.Values = (*ValuesService)(s)
 	c.Keys = (*KeysService)(s)
+	c.Bulk = (*BulkService)(s)
 }
 
 // String describes the client without its credentials.

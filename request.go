@@ -41,6 +41,13 @@ func (c *Client) nsPath(more ...string) []string {
 // send executes r with retries and returns the successful (2xx) response with its body open, or an
 // error: an *APIError for a response that is not a success, the context's error, or a transport error.
 func (c *Client) send(ctx context.Context, r *request) (*http.Response, error) {
+	resp, _, err := c.exchange(ctx, r)
+	return resp, err
+}
+
+// exchange is send that also returns the request's state (method, relative path, attempts). Callers
+// use it rather than resp.Request, which a RoundTripper may leave nil and which a redirect changes.
+func (c *Client) exchange(ctx context.Context, r *request) (*http.Response, *reqState, error) {
 	co := c.core
 	u := pathseg.Join(co.base, r.segments...)
 	if r.query != nil {
@@ -51,16 +58,16 @@ func (c *Client) send(ctx context.Context, r *request) (*http.Response, error) {
 		default:
 			var err error
 			if vals, err = query.Values(q); err != nil {
-				return nil, fmt.Errorf("workerskv: encoding query: %w", err)
+				return nil, nil, fmt.Errorf("workerskv: encoding query: %w", err)
 			}
 		}
 		u.RawQuery = vals.Encode()
 	}
-	st := &reqState{noReplay: r.noReplay, unsentOnly: r.unsentOnly}
+	st := &reqState{method: r.method, path: relPath(u, co), noReplay: r.noReplay, unsentOnly: r.unsentOnly}
 	ctx = withState(ctx, st)
 	req, err := retryablehttp.NewRequestWithContext(ctx, r.method, u.String(), r.body)
 	if err != nil {
-		return nil, fmt.Errorf("workerskv: building request: %w", err)
+		return nil, nil, fmt.Errorf("workerskv: building request: %w", err)
 	}
 	if _, ok := r.body.(retryablehttp.ReaderFunc); ok && r.bodyLen >= 0 {
 		req.ContentLength = r.bodyLen
@@ -88,37 +95,36 @@ func (c *Client) send(ctx context.Context, r *request) (*http.Response, error) {
 			resp.Body.Close()
 		}
 		if ctxErr := ctx.Err(); ctxErr != nil {
-			return nil, fmt.Errorf("workerskv: %s %s: %w", r.method, relPath(u, co), ctxErr)
+			return nil, nil, fmt.Errorf("workerskv: %s %s: %w", st.method, st.path, ctxErr)
 		}
-		return nil, fmt.Errorf("workerskv: %s %s after %d attempts: %w", r.method, relPath(u, co), st.attempts, stripURL(err))
+		return nil, nil, fmt.Errorf("workerskv: %s %s after %d attempts: %w", st.method, st.path, st.attempts, stripURL(err))
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return nil, c.apiError(r.method, relPath(u, co), resp, st)
+		return nil, nil, apiError(resp, st)
 	}
-	return resp, nil
+	return resp, st, nil
 }
 
 // call executes r and decodes the v4 envelope's result into a T.
 func call[T any](ctx context.Context, c *Client, r *request) (T, *envelope.ResultInfo, error) {
 	var zero T
-	resp, err := c.send(ctx, r)
+	resp, st, err := c.exchange(ctx, r)
 	if err != nil {
 		return zero, nil, err
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
 	if err != nil {
-		return zero, nil, fmt.Errorf("workerskv: %s %s: reading response: %w", r.method, resp.Request.URL.EscapedPath(), err)
+		return zero, nil, fmt.Errorf("workerskv: %s %s: reading response: %w", st.method, st.path, err)
 	}
 	env, err := envelope.Decode[T](body)
 	if err != nil {
-		return zero, nil, fmt.Errorf("workerskv: %s %s: malformed response (%s): %w", r.method, relPath(resp.Request.URL, c.core), excerpt(body), err)
+		return zero, nil, fmt.Errorf("workerskv: %s %s: malformed response (%s): %w", st.method, st.path, excerpt(body), err)
 	}
 	if !env.Success {
-		st := stateOf(resp.Request.Context())
 		return zero, nil, &APIError{
 			StatusCode: resp.StatusCode, Errors: convertErrors(env.Errors, body), RayID: resp.Header.Get("Cf-Ray"),
-			Method: r.method, Path: relPath(resp.Request.URL, c.core), Attempts: st.attempts,
+			Method: st.method, Path: st.path, Attempts: st.attempts,
 		}
 	}
 	return env.Result, env.ResultInfo, nil
@@ -134,14 +140,14 @@ func jsonBody(v any) ([]byte, error) {
 }
 
 // apiError turns a response that is not a success into an *APIError, reading at most 1 MiB of it.
-func (c *Client) apiError(method, path string, resp *http.Response, st *reqState) *APIError {
+func apiError(resp *http.Response, st *reqState) *APIError {
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, limits.MaxErrorBody))
 	resp.Body.Close()
 	e := &APIError{
 		StatusCode: resp.StatusCode,
 		RayID:      resp.Header.Get("Cf-Ray"),
-		Method:     method,
-		Path:       path,
+		Method:     st.method,
+		Path:       st.path,
 		Attempts:   st.attempts,
 		RetryAfter: st.retryAfter,
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/x509"
 	"errors"
+	"log/slog"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -38,6 +39,11 @@ func (co *core) checkRetry(ctx context.Context, resp *http.Response, err error) 
 		return false, ctxErr
 	}
 	st := stateOf(ctx)
+	// Each attempt reports on its own response: a Retry-After from an earlier one no longer applies.
+	st.retryAfter, st.lastStatus, st.lastErr = 0, 0, err
+	if resp != nil {
+		st.lastStatus = resp.StatusCode
+	}
 	if st.noReplay {
 		return false, nil
 	}
@@ -64,6 +70,31 @@ func (co *core) checkRetry(ctx context.Context, resp *http.Response, err error) 
 	}
 	st.wait = co.backoffFor(st.attempts)
 	return fitsDeadline(ctx, st.wait), nil
+}
+
+// prepareRetry is the retryablehttp PrepareRetry hook, called just before a request is sent again: it
+// logs the retry at info level (never headers or bodies).
+func (co *core) prepareRetry(req *http.Request) error {
+	ctx := req.Context()
+	if !co.logger.Enabled(ctx, slog.LevelInfo) {
+		return nil
+	}
+	st := stateOf(ctx)
+	attrs := []slog.Attr{
+		slog.String("method", st.method),
+		slog.String("path", st.path),
+		slog.Int("attempt", st.attempts+1),
+	}
+	if st.lastErr != nil {
+		attrs = append(attrs, slog.String("error", stripURL(st.lastErr).Error()))
+	} else {
+		attrs = append(attrs, slog.Int("status", st.lastStatus))
+	}
+	if st.retryAfter > 0 {
+		attrs = append(attrs, slog.Duration("retry_after", st.retryAfter))
+	}
+	co.logger.LogAttrs(ctx, slog.LevelInfo, "workerskv retry", attrs...)
+	return nil
 }
 
 // backoff is the retryablehttp Backoff: it returns the wait checkRetry chose for this request.
@@ -117,9 +148,11 @@ func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
 }
 
 // retryableError reports whether a transport error may go away on a retry: not TLS certificate
-// problems, not a malformed URL or redirect loop, not a cancelled context.
+// problems, not a malformed URL or redirect loop, not a cancellation, not a rate-limiter wait past the
+// deadline. checkRetry has already stopped if the caller's context is done, so a deadline error here
+// is one attempt's timeout (http.Client.Timeout, a transport's header timeout): worth retrying.
 func retryableError(err error) bool {
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+	if errors.Is(err, context.Canceled) || errors.Is(err, errRateWait) {
 		return false
 	}
 	var certErr *x509.UnknownAuthorityError

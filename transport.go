@@ -28,14 +28,18 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
 			}
-			return nil, err
+			return nil, errRateWait
 		}
-	}
-	if !t.logger.Enabled(ctx, slog.LevelDebug) {
-		return t.base.RoundTrip(req)
 	}
 	start := time.Now()
 	resp, err := t.base.RoundTrip(req)
+	if resp != nil && resp.Request == nil {
+		// The retry policy finds its state through resp.Request; not every RoundTripper sets it.
+		resp.Request = req
+	}
+	if !t.logger.Enabled(ctx, slog.LevelDebug) {
+		return resp, err
+	}
 	attrs := []slog.Attr{
 		slog.String("method", req.Method),
 		slog.String("path", req.URL.EscapedPath()),
@@ -50,6 +54,19 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	t.logger.LogAttrs(ctx, slog.LevelDebug, "workerskv request", attrs...)
 	return resp, err
 }
+
+// errRateWait is returned, with nothing sent, when the client-side rate limiter would have to wait past
+// the context's deadline (it refuses such a wait at once). It matches [context.DeadlineExceeded] and is
+// never retried.
+var errRateWait error = rateWaitError{}
+
+type rateWaitError struct{}
+
+func (rateWaitError) Error() string {
+	return "workerskv: client-side rate limit: the wait would pass the context deadline"
+}
+
+func (rateWaitError) Is(target error) bool { return target == context.DeadlineExceeded }
 
 // stripCredentialsOnRedirect wraps a CheckRedirect function so that a redirect to another host never
 // carries the credentials (net/http keeps custom headers such as X-Auth-Key across hosts).
@@ -72,7 +89,9 @@ func stripCredentialsOnRedirect(next func(*http.Request, []*http.Request) error)
 
 // reqState travels in a request's context and carries what the retry policy needs to know about it.
 type reqState struct {
-	attempts int
+	// method and path (escaped, relative to the base URL) name the request in errors and logs.
+	method, path string
+	attempts     int
 	// noReplay: the body cannot be sent twice (a plain io.Reader), so never retry.
 	noReplay bool
 	// unsentOnly: retry only when the request provably never reached the server, or on 429
@@ -81,6 +100,9 @@ type reqState struct {
 	// wait is the backoff chosen by checkRetry for the next attempt; retryAfter what the server asked.
 	wait       time.Duration
 	retryAfter time.Duration
+	// lastStatus and lastErr are the outcome of the latest attempt, for the retry log.
+	lastStatus int
+	lastErr    error
 }
 
 type stateKey struct{}

@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-retryablehttp"
@@ -96,12 +98,14 @@ func expirationHeader(resp *http.Response) time.Time {
 // (application/octet-stream); with metadata it is multipart/form-data with parts "metadata" and
 // "value". The value is streamed, never copied into memory.
 //
-// When value is an [io.ReadSeeker] (a *bytes.Reader, *strings.Reader or *os.File) the upload is
-// retried like any other request: each attempt rewinds it to where it was when Put was called. Any
-// other reader can be read only once, so its upload is sent once and not retried.
+// When value is an [io.ReadSeeker] (a *bytes.Reader, *strings.Reader or regular *os.File) the upload
+// is retried like any other request: each attempt rewinds it to where it was when Put was called, and
+// the value is not read after Put returns. Any other reader, or one whose Seek fails (os.Stdin on a
+// pipe), can be read only once, so its upload is sent once and not retried.
 //
 // Bad input (key, value over 25 MiB when its size is known, metadata over 1,024 bytes, TTL under 60s,
-// expiration less than 60s ahead) gives a [*ValidationError] before anything is sent.
+// expiration less than 60s ahead) gives a [*ValidationError] before anything is sent. A reader of
+// unknown size that yields more than 25 MiB ends the upload with a [*ValidationError] too.
 func (s *ValuesService) Put(ctx context.Context, namespaceID, key string, value io.Reader, opts *PutOptions) error {
 	if err := validateNamespaceID(namespaceID); err != nil {
 		return err
@@ -124,17 +128,17 @@ func (s *ValuesService) Put(ctx context.Context, namespaceID, key string, value 
 	if err != nil {
 		return err
 	}
-	body, size, replayable, err := valueBody(value)
+	vb, err := newValueBody(value)
 	if err != nil {
 		return err
 	}
 	r := &request{
 		method:      http.MethodPut,
 		segments:    s.client.nsPath(namespaceID, "values", key),
-		body:        body,
-		bodyLen:     size,
+		body:        vb.open,
+		bodyLen:     vb.size,
 		contentType: "application/octet-stream",
-		noReplay:    !replayable,
+		noReplay:    !vb.replayable,
 	}
 	if exp != 0 || ttl != 0 {
 		r.query = url.Values(expirationQuery(exp, ttl))
@@ -142,64 +146,151 @@ func (s *ValuesService) Put(ctx context.Context, namespaceID, key string, value 
 	if meta != nil {
 		f := formbody.New(meta)
 		r.contentType = f.ContentType
-		r.body = framed(body, f)
-		if size >= 0 {
-			r.bodyLen = f.Len(size)
+		r.body = framed(vb.open, f)
+		if vb.size >= 0 {
+			r.bodyLen = f.Len(vb.size)
 		}
 	}
 	_, _, err = call[any](ctx, s.client, r)
+	if vb.done() {
+		// The transport may report the failed read, or a server may have answered anyway: either way
+		// the value was not stored whole.
+		return errValueTooLarge
+	}
 	return err
 }
 
 // errValueTooLarge ends an upload of unknown size that passes the value limit.
 var errValueTooLarge = &ValidationError{Field: "value", Reason: fmt.Sprintf("larger than %d bytes", limits.MaxValueBytes)}
 
-// valueBody returns a body function for value, its size (-1 when unknown) and whether it can be sent
-// again.
-func valueBody(value io.Reader) (retryablehttp.ReaderFunc, int64, bool, error) {
-	if rs, ok := value.(io.ReadSeeker); ok {
-		start, err := rs.Seek(0, io.SeekCurrent)
-		if err != nil {
-			return nil, 0, false, fmt.Errorf("workerskv: value: %w", err)
-		}
+// valueBody is the value of one Put as a request body.
+type valueBody struct {
+	open       retryablehttp.ReaderFunc // returns the value from its start, for each attempt
+	size       int64                    // -1 when unknown
+	replayable bool                     // open can be called again after the value was read
+	// done is called when the upload is over; it reports whether a value of unknown size passed the
+	// limit.
+	done func() (tooLarge bool)
+}
+
+// newValueBody prepares value for upload. An io.ReadSeeker is replayed from where it is now; any other
+// reader is read once, at most one byte past the value limit.
+func newValueBody(value io.Reader) (*valueBody, error) {
+	// A reader that cannot tell its position (an *os.File on a pipe, such as os.Stdin) is sent once.
+	rs, ok := value.(io.ReadSeeker)
+	var start int64
+	if ok {
+		var err error
+		start, err = rs.Seek(0, io.SeekCurrent)
+		ok = err == nil
+	}
+	if ok {
 		end, err := rs.Seek(0, io.SeekEnd)
 		if err != nil {
-			return nil, 0, false, fmt.Errorf("workerskv: value: %w", err)
+			return nil, fmt.Errorf("workerskv: value: %w", err)
 		}
 		if _, err := rs.Seek(start, io.SeekStart); err != nil {
-			return nil, 0, false, fmt.Errorf("workerskv: value: %w", err)
+			return nil, fmt.Errorf("workerskv: value: %w", err)
 		}
-		size := end - start
+		size := max(end-start, 0)
 		if size > limits.MaxValueBytes {
-			return nil, 0, false, invalid("value", "%d bytes; the limit is %d", size, limits.MaxValueBytes)
+			return nil, invalid("value", "%d bytes; the limit is %d", size, limits.MaxValueBytes)
 		}
-		return func() (io.Reader, error) {
-			if _, err := rs.Seek(start, io.SeekStart); err != nil {
-				return nil, err
-			}
-			return io.LimitReader(rs, size), nil
-		}, size, true, nil
+		r := &replayer{rs: rs, start: start, size: size}
+		return &valueBody{open: r.open, size: size, replayable: true, done: r.close}, nil
 	}
 	size := int64(-1)
 	if l, ok := value.(interface{ Len() int }); ok {
 		size = int64(l.Len())
 		if size > limits.MaxValueBytes {
-			return nil, 0, false, invalid("value", "%d bytes; the limit is %d", size, limits.MaxValueBytes)
+			return nil, invalid("value", "%d bytes; the limit is %d", size, limits.MaxValueBytes)
 		}
 	}
 	once := &limitedOnce{r: value, left: limits.MaxValueBytes + 1}
-	return func() (io.Reader, error) { return once, nil }, size, false, nil
+	return &valueBody{open: once.open, size: size, done: once.tooLarge.Load}, nil
+}
+
+// replayer hands each attempt of an upload its own reader of a seekable value, rewound to where the
+// value was when Put was called.
+//
+// net/http may go on reading an attempt's body after that attempt's response has arrived (a server can
+// answer before it has read the whole request). So an attempt's reader stops working as soon as the
+// next attempt opens one, or the upload is over: a late read can neither move the value under the next
+// attempt nor touch the caller's reader after Put has returned.
+type replayer struct {
+	mu          sync.Mutex
+	rs          io.ReadSeeker
+	start, size int64
+	gen         int // the attempt whose reader is live
+}
+
+// errAttemptOver fails reads of an attempt's body after a newer attempt has started.
+var errAttemptOver = errors.New("workerskv: value read by an attempt that is over")
+
+func (p *replayer) open() (io.Reader, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.gen++
+	if _, err := p.rs.Seek(p.start, io.SeekStart); err != nil {
+		return nil, err
+	}
+	return &attemptReader{p: p, gen: p.gen, left: p.size}, nil
+}
+
+func (p *replayer) close() bool {
+	p.mu.Lock()
+	p.gen++
+	p.mu.Unlock()
+	return false
+}
+
+type attemptReader struct {
+	p    *replayer
+	gen  int
+	left int64
+}
+
+func (a *attemptReader) Read(b []byte) (int, error) {
+	a.p.mu.Lock()
+	defer a.p.mu.Unlock()
+	if a.gen != a.p.gen {
+		return 0, errAttemptOver
+	}
+	if a.left <= 0 {
+		return 0, io.EOF
+	}
+	if int64(len(b)) > a.left {
+		b = b[:a.left]
+	}
+	n, err := a.p.rs.Read(b)
+	a.left -= int64(n)
+	return n, err
 }
 
 // limitedOnce hides a one-shot reader's Close (the transport must not close the caller's reader) and
 // stops an upload that passes the value limit.
 type limitedOnce struct {
-	r    io.Reader
-	left int64
+	r        io.Reader
+	left     int64
+	started  atomic.Bool // Read was called: the value can no longer be sent from its start
+	tooLarge atomic.Bool // set when the limit was passed, whatever the transport made of the error
+}
+
+// errNoRewind refuses to resend a one-shot value that was partly read (net/http rewinds a request body
+// through GetBody when a connection is lost); sending the rest would store a truncated value.
+var errNoRewind = errors.New("workerskv: the value was partly sent and cannot be read again: pass an io.ReadSeeker to allow resending")
+
+func (l *limitedOnce) open() (io.Reader, error) {
+	if l.started.Load() {
+		return nil, errNoRewind
+	}
+	return l, nil
 }
 
 func (l *limitedOnce) Read(p []byte) (int, error) {
+	l.started.Store(true)
 	if l.left <= 0 {
+		l.tooLarge.Store(true)
 		return 0, errValueTooLarge
 	}
 	if int64(len(p)) > l.left {
@@ -207,8 +298,9 @@ func (l *limitedOnce) Read(p []byte) (int, error) {
 	}
 	n, err := l.r.Read(p)
 	l.left -= int64(n)
-	if l.left <= 0 && err == nil {
+	if l.left <= 0 {
 		// One byte over the limit was read: the value is too large.
+		l.tooLarge.Store(true)
 		return n, errValueTooLarge
 	}
 	return n, err

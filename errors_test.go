@@ -1,0 +1,277 @@
+package workerskv_test
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jarcoal/httpmock"
+
+	"github.com/workerskv/workerskv"
+)
+
+// fmtAll formats v with every verb that might reveal a secret.
+func fmtAll(v any) string { return fmt.Sprintf("%v %+v %#v", v, v, v) }
+
+// setupAuth is setup with other credentials than the canary token.
+func setupAuth(t *testing.T, auth workerskv.Option, opts ...workerskv.Option) (*workerskv.Client, *mockServer) {
+	t.Helper()
+	mt := httpmock.NewMockTransport()
+	m := &mockServer{MockTransport: mt}
+	mt.RegisterNoResponder(func(req *http.Request) (*http.Response, error) {
+		t.Errorf("unexpected request %s %s", req.Method, req.URL.String())
+		return httpmock.NewStringResponse(599, "no responder"), nil
+	})
+	c, err := workerskv.NewClient(append([]workerskv.Option{
+		auth,
+		workerskv.WithAccountID(testAccount),
+		workerskv.WithBaseURL(testBase),
+		workerskv.WithHTTPClient(&http.Client{Transport: mt}),
+		workerskv.WithBackoff(time.Millisecond, 2*time.Millisecond),
+	}, opts...)...)
+	if err != nil {
+		t.Fatalf("NewClient: %v", err)
+	}
+	return c, m
+}
+
+// withHeader answers like jsonResponder, with one more response header.
+func withHeader(status int, body, name, value string) httpmock.Responder {
+	return func(*http.Request) (*http.Response, error) {
+		r := httpmock.NewStringResponse(status, body)
+		r.Header.Set("Content-Type", "application/json")
+		r.Header.Set(name, value)
+		return r, nil
+	}
+}
+
+func TestNotFoundAPIError(t *testing.T) {
+	t.Parallel()
+	c, m := setup(t)
+	m.on("GET", nsURL+"/"+testNS, withHeader(404, failure(10013, "namespace not found"), "Cf-Ray", "8f1e2d3c4b5a6978-SJC"))
+	_, err := c.Namespaces.Get(t.Context(), testNS)
+	if !errors.Is(err, workerskv.ErrNotFound) || errors.Is(err, workerskv.ErrConflict) {
+		t.Fatalf("err = %v: want ErrNotFound only", err)
+	}
+	e, ok := errors.AsType[*workerskv.APIError](err)
+	if !ok {
+		t.Fatalf("err = %T, want *APIError", err)
+	}
+	wantErrs := []workerskv.ResponseError{{Code: 10013, Message: "namespace not found"}}
+	if e.StatusCode != 404 || !slices.Equal(e.Errors, wantErrs) || e.RayID != "8f1e2d3c4b5a6978-SJC" ||
+		e.Method != "GET" || e.Path != "/accounts/"+testAccount+"/storage/kv/namespaces/"+testNS || e.Attempts != 1 {
+		t.Errorf("APIError = %+v", *e)
+	}
+	for _, part := range []string{"GET", e.Path, "404", "10013 namespace not found", "8f1e2d3c4b5a6978-SJC"} {
+		if !strings.Contains(err.Error(), part) {
+			t.Errorf("error %q lacks %q", err, part)
+		}
+	}
+	onlyRequest(t, m) // a 404 is not retried
+}
+
+func TestAPIErrorIs(t *testing.T) {
+	t.Parallel()
+	sentinels := map[string]error{
+		"ErrNotFound": workerskv.ErrNotFound, "ErrUnauthorized": workerskv.ErrUnauthorized,
+		"ErrForbidden": workerskv.ErrForbidden, "ErrRateLimited": workerskv.ErrRateLimited,
+		"ErrConflict": workerskv.ErrConflict, "ErrInvalidInput": workerskv.ErrInvalidInput,
+	}
+	cases := []struct {
+		name         string
+		status, code int // code 0: a failure envelope without a known code
+		want         error
+	}{
+		{"401", 401, 0, workerskv.ErrUnauthorized},
+		{"403", 403, 0, workerskv.ErrForbidden},
+		{"404", 404, 0, workerskv.ErrNotFound},
+		{"409", 409, 0, workerskv.ErrConflict},
+		{"429", 429, 0, workerskv.ErrRateLimited},
+		{"400", 400, 0, workerskv.ErrInvalidInput},
+		{"413", 413, 0, workerskv.ErrInvalidInput},
+		{"500", 500, 0, nil},
+		{"10009 key not found", 400, 10009, workerskv.ErrNotFound},
+		{"10013 namespace not found", 400, 10013, workerskv.ErrNotFound},
+		{"10014 title exists on 400", 400, 10014, workerskv.ErrConflict},
+		{"10000 authentication", 400, 10000, workerskv.ErrUnauthorized},
+		{"10037 permission", 400, 10037, workerskv.ErrForbidden},
+		{"unknown code on 400", 400, 1234, workerskv.ErrInvalidInput},
+		{"404 with 10013", 404, 10013, workerskv.ErrNotFound},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			c, m := setup(t, workerskv.WithMaxRetries(0))
+			body := failure(tc.code, "boom")
+			if tc.code == 0 {
+				body = `{"success":false,"errors":[],"messages":[],"result":null}`
+			}
+			m.on("GET", nsURL+"/"+testNS, jsonResponder(tc.status, body))
+			_, err := c.Namespaces.Get(t.Context(), testNS)
+			err = fmt.Errorf("wrapped: %w", err)
+			for name, s := range sentinels {
+				if got := errors.Is(err, s); got != (s == tc.want) {
+					t.Errorf("errors.Is(%v, %s) = %v", err, name, got)
+				}
+			}
+		})
+	}
+	var ve error = &workerskv.ValidationError{Field: "title", Reason: "empty"}
+	if !errors.Is(fmt.Errorf("w: %w", ve), workerskv.ErrInvalidInput) || errors.Is(ve, workerskv.ErrNotFound) {
+		t.Error("ValidationError must match ErrInvalidInput and nothing else")
+	}
+}
+
+// TestUnexpectedBodies: bodies that are not the v4 envelope still give useful, short errors.
+func TestUnexpectedBodies(t *testing.T) {
+	t.Parallel()
+	html := "<!DOCTYPE html>\n<html>\n<head><title>502 Bad Gateway</title></head>\n<body>\n" +
+		strings.Repeat("<p>cloudflare is having trouble</p>\n", 200) + "</body>\n</html>\n"
+	cases := []struct {
+		name, body string
+		status     int
+		apiErr     bool   // an *APIError with this status
+		contains   string // in the error message
+	}{
+		{"html 502", html, 502, true, "502 Bad Gateway"},
+		{"empty 500", "", 500, true, "empty"},
+		{"non-envelope json 400", `{"error":"bad thing happened"}`, 400, true, "bad thing happened"},
+		{"truncated json 500", `{"success":false,"errors":[{"code":10`, 500, true, "success"},
+		{"200 success false", failure(10013, "namespace not found"), 200, true, "namespace not found"},
+		{"truncated json 200", `{"success":true,"result":{"id":"ab`, 200, false, "malformed"},
+		{"empty 200", "", 200, false, "malformed"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			c, m := setup(t, workerskv.WithMaxRetries(0))
+			m.on("GET", nsURL+"/"+testNS, httpmock.NewStringResponder(tc.status, tc.body))
+			ns, err := c.Namespaces.Get(t.Context(), testNS)
+			if err == nil {
+				t.Fatalf("Get = %+v, want an error", ns)
+			}
+			if !strings.Contains(err.Error(), tc.contains) || strings.Contains(err.Error(), "\n") {
+				t.Errorf("error %q: want %q in it and no newline", err, tc.contains)
+			}
+			e, ok := errors.AsType[*workerskv.APIError](err)
+			if ok != tc.apiErr {
+				t.Fatalf("err = %T %v; want *APIError: %v", err, err, tc.apiErr)
+			}
+			if !ok {
+				return
+			}
+			if e.StatusCode != tc.status || len(e.Errors) == 0 {
+				t.Errorf("APIError = %+v", *e)
+			}
+			for _, re := range e.Errors {
+				if len(re.Message) >= 200 || strings.ContainsAny(re.Message, "\r\n") {
+					t.Errorf("message is not a short excerpt: %q", re.Message)
+				}
+			}
+		})
+	}
+}
+
+// countingReader yields n bytes of JSON-ish filler and counts how many were read.
+type countingReader struct {
+	left int64
+	read atomic.Int64
+}
+
+func (r *countingReader) Read(p []byte) (int, error) {
+	if r.left <= 0 {
+		return 0, io.EOF
+	}
+	n := int(min(int64(len(p)), r.left))
+	for i := range n {
+		p[i] = 'x'
+	}
+	r.left -= int64(n)
+	r.read.Add(int64(n))
+	return n, nil
+}
+
+func TestErrorBodyReadLimit(t *testing.T) {
+	t.Parallel()
+	c, m := setup(t)
+	body := &countingReader{left: 8 << 20}
+	m.on("GET", nsURL+"/"+testNS, func(req *http.Request) (*http.Response, error) {
+		return &http.Response{StatusCode: 400, Header: http.Header{}, Body: io.NopCloser(body), Request: req}, nil
+	})
+	_, err := c.Namespaces.Get(t.Context(), testNS)
+	if _, ok := errors.AsType[*workerskv.APIError](err); !ok {
+		t.Fatalf("err = %v, want *APIError", err)
+	}
+	if n := body.read.Load(); n > 1<<20 {
+		t.Errorf("read %d bytes of the error body, want at most 1 MiB", n)
+	}
+	if len(err.Error()) > 400 {
+		t.Errorf("error message is %d bytes long", len(err.Error()))
+	}
+}
+
+// TestCredentialsNeverLeak runs successes and failures with debug logging on and looks for the
+// credentials in every error string, every log line and the client's formatting.
+func TestCredentialsNeverLeak(t *testing.T) {
+	t.Parallel()
+	const key, email = "KEY-CANARY-91c2e8d47a", "canary-9f31@example.com"
+	for name, auth := range map[string]workerskv.Option{
+		"token": workerskv.WithAPIToken(canaryToken),
+		"key":   workerskv.WithAPIKey(key, email),
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			var buf bytes.Buffer
+			logger := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+			c, m := setupAuth(t, auth, workerskv.WithLogger(logger), workerskv.WithMaxRetries(2))
+			m.on("GET", nsURL+"/ok", withHeader(200, envelope(nsJSON("ok", "t")), "Cf-Ray", "ray-ok"))
+			m.on("GET", nsURL+"/missing", jsonResponder(404, failure(10013, "namespace not found")))
+			m.on("GET", nsURL+"/flaky", jsonResponder(500, failure(10001, "internal")).Then(jsonResponder(200, envelope(nsJSON("flaky", "t")))))
+			m.on("GET", nsURL+"/down", httpmock.ConnectionFailure)
+			m.on("GET", nsURL+"/trunc", jsonResponder(200, `{"success":true,"result":{"id":`))
+			m.on("POST", nsURL, jsonResponder(400, failure(10014, "a namespace with this title already exists")))
+
+			var errs []error
+			for _, id := range []string{"ok", "missing", "flaky", "down", "trunc"} {
+				if _, err := c.Namespaces.Get(t.Context(), id); err != nil {
+					errs = append(errs, err)
+				}
+			}
+			_, err := c.Namespaces.Create(t.Context(), "dup")
+			errs = append(errs, err)
+			if len(errs) != 4 {
+				t.Fatalf("want 4 errors (missing, down, trunc, create), got %v", errs)
+			}
+
+			var all strings.Builder
+			for _, err := range errs {
+				fmt.Fprintf(&all, "%v\n%+v\n", err, err)
+			}
+			fmt.Fprintf(&all, "%s\n%s\n", fmtAll(c), fmtAll(c.WithAccount("x")))
+			all.WriteString(buf.String())
+			for _, secret := range []string{canaryToken, key, email} {
+				if strings.Contains(all.String(), secret) {
+					t.Errorf("%q leaked:\n%s", secret, all.String())
+				}
+			}
+			log := buf.String()
+			for _, want := range []string{
+				"level=DEBUG", "method=GET", "path=" + nsPath + "/missing", "status=404", "attempt=1", "attempt=2",
+				"cf_ray=ray-ok", "duration=", "method=POST", "path=" + nsPath + " ",
+				`level=INFO msg="workerskv retry"`, "status=500",
+			} {
+				if !strings.Contains(log, want) {
+					t.Errorf("log lacks %q:\n%s", want, log)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,89 @@
+package pathseg
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+)
+
+func TestEscape(t *testing.T) {
+	t.Parallel()
+	cases := []struct{ in, want string }{
+		{"plain", "plain"},
+		{"a/b", "a%2Fb"},
+		{"/leading", "%2Fleading"},
+		{"q?x=1", "q%3Fx=1"},
+		{"h#f", "h%23f"},
+		{"100%", "100%25"},
+		{"%2F", "%252F"},
+		{"sp ace", "sp%20ace"},
+		{"a/../b", "a%2F..%2Fb"},
+		{"...", "..."},
+		{"tab\t", "tab%09"},
+		{"\u001f", "%1F"},
+		{"ключ", "%D0%BA%D0%BB%D1%8E%D1%87"},
+		{"🔑", "%F0%9F%94%91"},
+		{"semi;comma,", "semi%3Bcomma%2C"},
+		{"back\\slash", "back%5Cslash"},
+	}
+	for _, tc := range cases {
+		got := Escape(tc.in)
+		if got != tc.want {
+			t.Errorf("Escape(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+		if strings.ContainsAny(got, "/?#\\ \t;,") {
+			t.Errorf("Escape(%q) = %q leaves a delimiter", tc.in, got)
+		}
+		if back, err := url.PathUnescape(got); err != nil || back != tc.in {
+			t.Errorf("PathUnescape(%q) = %q, %v; want %q", got, back, err, tc.in)
+		}
+	}
+}
+
+func TestJoin(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		base     string
+		segments []string
+		want     string
+	}{
+		{"https://h.test/client/v4", []string{"accounts", "a", "values", "a/b"}, "https://h.test/client/v4/accounts/a/values/a%2Fb"},
+		{"https://h.test/client/v4/", []string{"x"}, "https://h.test/client/v4/x"},
+		{"https://h.test", []string{"values", "q?x=1"}, "https://h.test/values/q%3Fx=1"},
+		{"https://h.test/v4?stale=1#frag", []string{"k"}, "https://h.test/v4/k"},
+		{"https://h.test/v4", []string{"values", ".."}, "https://h.test/v4/values/.."},
+		{"https://h.test/v4", []string{"values", "a/../b"}, "https://h.test/v4/values/a%2F..%2Fb"},
+		{"https://h.test/v4", []string{"values", "100%", "h#f"}, "https://h.test/v4/values/100%25/h%23f"},
+		{"https://h.test/base%2Fpath", []string{"k/1"}, "https://h.test/base%2Fpath/k%2F1"},
+	}
+	for _, tc := range cases {
+		base, err := url.Parse(tc.base)
+		if err != nil {
+			t.Fatal(err)
+		}
+		baseStr := base.String()
+		u := Join(base, tc.segments...)
+		if got := u.String(); got != tc.want {
+			t.Errorf("Join(%q, %q) = %q, want %q", tc.base, tc.segments, got, tc.want)
+		}
+		if base.String() != baseStr {
+			t.Errorf("Join changed its base to %q", base)
+		}
+		// What net/http sends must be the same path: parse it again, as a server would.
+		req, err := http.NewRequest("GET", u.String(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if req.URL.EscapedPath() != u.EscapedPath() || req.URL.RawQuery != "" || req.URL.Fragment != "" {
+			t.Errorf("request URL %q, want path %q and no query or fragment", req.URL, u.EscapedPath())
+		}
+		segs := strings.Split(u.EscapedPath(), "/")
+		for i, s := range tc.segments {
+			got, err := url.PathUnescape(segs[len(segs)-len(tc.segments)+i])
+			if err != nil || got != s {
+				t.Errorf("segment %d of %q decodes to %q, want %q", i, u.EscapedPath(), got, s)
+			}
+		}
+	}
+}
