@@ -1,0 +1,279 @@
+package workerskv
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"iter"
+	"net/http"
+	"time"
+
+	"github.com/workerskv/workerskv/internal/limits"
+)
+
+// BulkService writes, reads and deletes many keys at once. It accepts any number of items and splits
+// them into requests within the API's limits: at most 10,000 pairs and under 100 MB of JSON per write,
+// 10,000 keys per delete, 100 keys per get. Use it through [Client.Bulk].
+type BulkService service
+
+// BulkPair is one key to write in bulk.
+type BulkPair struct {
+	// Key is the key name (1–512 bytes of valid UTF-8).
+	Key string
+	// Value is stored byte-exact; values that are not valid UTF-8 are sent base64-encoded.
+	Value []byte
+	// Expiration and ExpirationTTL are as in [PutOptions]: at most one of them.
+	Expiration    time.Time
+	ExpirationTTL time.Duration
+	// Metadata is as in [PutOptions].
+	Metadata any
+}
+
+// BulkOptions tunes a bulk job. The zero value runs 4 requests at a time with no progress reports.
+type BulkOptions struct {
+	// Concurrency is how many requests run at once (default 4). They all go through the client's
+	// rate limiter, if it has one.
+	Concurrency int
+	// Progress, if set, is called after each finished request, never concurrently.
+	Progress func(BulkProgress)
+	// Retries is how many times keys the API reports in unsuccessful_keys are sent again, with backoff
+	// (default 3; -1 for none).
+	Retries int
+}
+
+// BulkProgress reports how far a bulk job has come.
+type BulkProgress struct {
+	// Done is how many items the API has confirmed; Total how many there are (-1 when unknown, for
+	// streamed input).
+	Done, Total int
+	// Requests is how many requests have finished; Bytes how many request-body bytes they carried.
+	Requests int
+	Bytes    int64
+}
+
+// BulkResult accounts for every item of a bulk write or delete: partial failure is data, not a lost
+// error.
+type BulkResult struct {
+	// Succeeded is how many items the API confirmed written (or deleted).
+	Succeeded int
+	// Unsuccessful lists keys the API reported it could not write (after the retries, or when the job
+	// stopped before they could be retried), or whose request failed for good.
+	Unsuccessful []string
+	// Unconfirmed lists keys whose outcome is unknown because the job stopped early (context cancelled
+	// or an error): never sent, or sent in a request that did not complete. Empty when the job ran to
+	// its end.
+	Unconfirmed []string
+}
+
+// bulkWriteResult is the result object of the bulk write and delete endpoints.
+type bulkWriteResult struct {
+	SuccessfulKeyCount int      `json:"successful_key_count"`
+	UnsuccessfulKeys   []string `json:"unsuccessful_keys"`
+}
+
+func (o *BulkOptions) normalized() BulkOptions {
+	var n BulkOptions
+	if o != nil {
+		n = *o
+	}
+	if n.Concurrency <= 0 {
+		n.Concurrency = 4
+	}
+	switch {
+	case n.Retries == 0:
+		n.Retries = 3
+	case n.Retries < 0:
+		n.Retries = 0
+	}
+	return n
+}
+
+// Put writes pairs (PUT .../namespaces/{namespace_id}/bulk), as many requests as the limits need, up to
+// opts.Concurrency at a time. Every pair is checked before anything is sent; a pair that can never fit
+// gives a [*ValidationError] and no request is made. Pairs are encoded as their requests are built,
+// so at most a few requests' worth are held at once besides pairs itself. Keys the API reports in
+// unsuccessful_keys are retried; the result says which keys were not written. On an error (including
+// a cancelled context) the result is still returned and accounts for every pair:
+// Succeeded + len(Unsuccessful) + len(Unconfirmed) == len(pairs).
+func (s *BulkService) Put(ctx context.Context, namespaceID string, pairs []BulkPair, opts *BulkOptions) (*BulkResult, error) {
+	if err := validateNamespaceID(namespaceID); err != nil {
+		return nil, err
+	}
+	now := time.Now()
+	prepare := func(exact bool) itemPreparer {
+		return func(i int) (string, int, func([]byte) []byte, error) {
+			e, err := preparePair(&pairs[i], now, exact)
+			return pairs[i].Key, e.size, e.appendTo, err
+		}
+	}
+	// An upper bound of each pair's size is enough to check it: values are read once, when sent.
+	if err := checkItems(len(pairs), prepare(false)); err != nil {
+		return nil, err
+	}
+	j := newBulkJob(s.client, http.MethodPut, s.client.nsPath(namespaceID, "bulk"), withTotal(opts, len(pairs)))
+	return j.run(ctx, j.indexed(len(pairs), limits.MaxBulkWriteItems, prepare(true)))
+}
+
+// PutSeq is [BulkService.Put] for input that need not fit in memory: it reads pairs from seq as it
+// sends them, holding at most a few requests' worth at a time. An error from seq, or a pair that fails
+// validation, stops the job: requests already sent are completed, and the error is returned with the
+// result. Pairs read from seq are accounted for in the result, pairs not yet read are not. Progress
+// reports carry Total -1.
+func (s *BulkService) PutSeq(ctx context.Context, namespaceID string, seq iter.Seq2[BulkPair, error], opts *BulkOptions) (*BulkResult, error) {
+	if err := validateNamespaceID(namespaceID); err != nil {
+		return nil, err
+	}
+	j := newBulkJob(s.client, http.MethodPut, s.client.nsPath(namespaceID, "bulk"), opts)
+	return j.run(ctx, func(ctx context.Context, emit func(*chunk) bool) error {
+		now := time.Now()
+		b := chunker{maxItems: limits.MaxBulkWriteItems, maxBytes: limits.MaxBulkWriteBytes}
+		stop := func(more ...string) {
+			if c := b.rest(); c != nil {
+				j.unconfirmed(c.keys)
+			}
+			j.unconfirmed(more)
+		}
+		for p, err := range seq {
+			if err != nil {
+				stop()
+				return fmt.Errorf("workerskv: bulk input: %w", err)
+			}
+			if ctx.Err() != nil {
+				stop(p.Key)
+				return nil
+			}
+			e, err := preparePair(&p, now, true)
+			if err == nil && !itemFits(e.size, limits.MaxBulkWriteBytes) {
+				err = tooLarge(p.Key, e.size)
+			}
+			if err != nil {
+				stop()
+				return err
+			}
+			if full := b.add(p.Key, e.size, e.appendTo); full != nil && !emit(full) {
+				stop()
+				return nil
+			}
+		}
+		if c := b.rest(); c != nil {
+			emit(c)
+		}
+		return nil
+	})
+}
+
+// Delete deletes keys (POST .../namespaces/{namespace_id}/bulk/delete), 10,000 per request, up to
+// opts.Concurrency at a time. Every key is checked before anything is sent. Deleting a key that does
+// not exist counts as a success. The result accounts for every key as [BulkService.Put] does.
+func (s *BulkService) Delete(ctx context.Context, namespaceID string, keys []string, opts *BulkOptions) (*BulkResult, error) {
+	if err := validateNamespaceID(namespaceID); err != nil {
+		return nil, err
+	}
+	prepare := func(i int) (string, int, func([]byte) []byte, error) {
+		k := keys[i]
+		n, err := checkKey(k)
+		return k, n, func(dst []byte) []byte { return appendJSONString(dst, k) }, err
+	}
+	if err := checkItems(len(keys), prepare); err != nil {
+		return nil, err
+	}
+	j := newBulkJob(s.client, http.MethodPost, s.client.nsPath(namespaceID, "bulk", "delete"), withTotal(opts, len(keys)))
+	return j.run(ctx, j.indexed(len(keys), limits.MaxBulkDeleteItems, prepare))
+}
+
+// itemPreparer checks item i and returns its key, its encoded size and its encoder.
+type itemPreparer func(i int) (key string, size int, enc func([]byte) []byte, err error)
+
+// checkItems checks each of n items and returns the first one's validation error, or a
+// [*ValidationError] for an item too large for any request.
+func checkItems(n int, prepare itemPreparer) error {
+	for i := range n {
+		key, size, _, err := prepare(i)
+		if err != nil {
+			return err
+		}
+		if !itemFits(size, limits.MaxBulkWriteBytes) {
+			return tooLarge(key, size)
+		}
+	}
+	return nil
+}
+
+func tooLarge(key string, n int) error {
+	return invalid("value", "key %q: %d bytes encoded, more than one bulk request may carry (%d)", key, n, limits.MaxBulkWriteBytes)
+}
+
+// indexed is a producer that encodes n checked items, in order, into chunks of at most maxItems as it
+// hands them to the job. When the job stops, the items it never sent are accounted as unconfirmed.
+func (j *bulkJob) indexed(n, maxItems int, prepare itemPreparer) func(context.Context, func(*chunk) bool) error {
+	return func(ctx context.Context, emit func(*chunk) bool) error {
+		b := chunker{maxItems: maxItems, maxBytes: limits.MaxBulkWriteBytes}
+		stop := func(from int) {
+			if c := b.rest(); c != nil {
+				j.unconfirmed(c.keys)
+			}
+			rest := make([]string, 0, n-from)
+			for i := from; i < n; i++ {
+				key, _, _, _ := prepare(i)
+				rest = append(rest, key)
+			}
+			j.unconfirmed(rest)
+		}
+		for i := range n {
+			if ctx.Err() != nil {
+				stop(i)
+				return nil
+			}
+			key, size, enc, err := prepare(i)
+			if err != nil { // checked before the job started: only input changed meanwhile gets here
+				stop(i)
+				return err
+			}
+			if full := b.add(key, size, enc); full != nil && !emit(full) {
+				stop(i + 1)
+				return nil
+			}
+		}
+		if c := b.rest(); c != nil {
+			emit(c)
+		}
+		return nil
+	}
+}
+
+// withTotal returns options that carry the item count for progress reports.
+func withTotal(opts *BulkOptions, total int) *BulkOptions {
+	var o BulkOptions
+	if opts != nil {
+		o = *opts
+	}
+	if o.Progress != nil {
+		p := o.Progress
+		o.Progress = func(bp BulkProgress) {
+			bp.Total = total
+			p(bp)
+		}
+	}
+	return &o
+}
+
+// BulkGetOptions tunes [BulkService.Get].
+type BulkGetOptions struct {
+	// Type is "text" (default: values are returned as their bytes) or "json" (values are parsed by the
+	// server and returned as JSON).
+	Type string
+	// WithMetadata also returns each key's metadata and expiration.
+	WithMetadata bool
+	// Concurrency is how many requests run at once (default 4).
+	Concurrency int
+}
+
+// BulkValue is one value read by [BulkService.Get].
+type BulkValue struct {
+	// Value is the value's text (type "text") or its JSON (type "json").
+	Value []byte
+	// Metadata is the key's metadata as JSON (nil when it has none, or when not asked for).
+	Metadata json.RawMessage
+	// Expiration is when the key expires (zero when it never does, or when not asked for).
+	Expiration time.Time
+}

@@ -1,0 +1,186 @@
+package workerskv
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-retryablehttp"
+)
+
+// bulkJob runs the requests of one bulk write or delete concurrently and accounts for every key.
+type bulkJob struct {
+	c        *Client
+	method   string
+	segments []string
+	opts     BulkOptions
+
+	mu       sync.Mutex
+	res      BulkResult
+	progress BulkProgress
+	err      error
+	// interrupted is set when the job stopped before every item had an answer.
+	interrupted bool
+	cancel      context.CancelFunc
+}
+
+func newBulkJob(c *Client, method string, segments []string, opts *BulkOptions) *bulkJob {
+	j := &bulkJob{c: c, method: method, segments: segments, opts: opts.normalized()}
+	j.progress.Total = -1
+	return j
+}
+
+// run starts the workers, lets produce hand them chunks through emit (which returns false once the job
+// is stopping, having accounted the chunk as unconfirmed), and waits for all of them. produce accounts
+// for the items it never handed over. An error from produce stops the job without cancelling the
+// requests already sent.
+func (j *bulkJob) run(parent context.Context, produce func(context.Context, func(*chunk) bool) error) (*BulkResult, error) {
+	ctx, cancel := context.WithCancel(parent)
+	defer cancel()
+	j.cancel = cancel
+	work := make(chan *chunk)
+	var wg sync.WaitGroup
+	for range j.opts.Concurrency {
+		wg.Go(func() {
+			for ch := range work {
+				if ctx.Err() != nil {
+					j.unconfirmed(ch.keys)
+					continue
+				}
+				j.send(ctx, ch)
+			}
+		})
+	}
+	emit := func(ch *chunk) bool {
+		if ctx.Err() == nil {
+			select {
+			case work <- ch:
+				return true
+			case <-ctx.Done():
+			}
+		}
+		j.unconfirmed(ch.keys)
+		return false
+	}
+	if err := produce(ctx, emit); err != nil {
+		j.setErr(err)
+	}
+	close(work)
+	wg.Wait()
+	if j.err == nil && j.interrupted {
+		// Stopped early by the caller's context (the job cancels itself only on an error).
+		j.err = parent.Err()
+		if j.err == nil {
+			j.err = context.Canceled
+		}
+	}
+	return &j.res, j.err
+}
+
+// send posts one chunk, then resends the keys the API reports as unsuccessful, with backoff, up to the
+// configured number of retries.
+func (j *bulkJob) send(ctx context.Context, ch *chunk) {
+	for round := 0; ; round++ {
+		res, _, err := call[*bulkWriteResult](ctx, j.c, &request{
+			method: j.method, segments: j.segments, contentType: "application/json",
+			body: retryablehttp.ReaderFunc(ch.reader), bodyLen: int64(ch.size),
+		})
+		if err != nil {
+			if ctx.Err() != nil {
+				j.unconfirmed(ch.keys)
+			} else {
+				j.unsuccessful(ch.keys)
+				j.fail(err)
+			}
+			return
+		}
+		var failed []int
+		if res != nil && len(res.UnsuccessfulKeys) > 0 {
+			bad := make(map[string]bool, len(res.UnsuccessfulKeys))
+			for _, k := range res.UnsuccessfulKeys {
+				bad[k] = true
+			}
+			for i, k := range ch.keys {
+				if bad[k] {
+					failed = append(failed, i)
+				}
+			}
+		}
+		j.finished(ch.len()-len(failed), int64(ch.size))
+		if len(failed) == 0 {
+			return
+		}
+		ch = ch.subset(failed)
+		if round >= j.opts.Retries {
+			j.unsuccessful(ch.keys)
+			return
+		}
+		if !sleepCtx(ctx, j.c.core.backoffFor(round+1)) {
+			// The API said these were not written; the job stopped before they could be retried.
+			j.unsuccessful(ch.keys)
+			j.mu.Lock()
+			j.interrupted = true
+			j.mu.Unlock()
+			return
+		}
+	}
+}
+
+func (j *bulkJob) finished(ok int, bytes int64) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.res.Succeeded += ok
+	j.progress.Done += ok
+	j.progress.Requests++
+	j.progress.Bytes += bytes
+	if j.opts.Progress != nil {
+		j.opts.Progress(j.progress)
+	}
+}
+
+func (j *bulkJob) unsuccessful(keys []string) {
+	j.mu.Lock()
+	j.res.Unsuccessful = append(j.res.Unsuccessful, keys...)
+	j.mu.Unlock()
+}
+
+func (j *bulkJob) unconfirmed(keys []string) {
+	if len(keys) == 0 {
+		return
+	}
+	j.mu.Lock()
+	j.res.Unconfirmed = append(j.res.Unconfirmed, keys...)
+	j.interrupted = true
+	j.mu.Unlock()
+}
+
+// fail records the job's first error and stops it, cancelling the requests in flight.
+func (j *bulkJob) fail(err error) {
+	j.setErr(err)
+	j.cancel()
+}
+
+// setErr records the job's first error.
+func (j *bulkJob) setErr(err error) {
+	j.mu.Lock()
+	if j.err == nil && !errors.Is(err, context.Canceled) {
+		j.err = err
+	}
+	j.mu.Unlock()
+}
+
+// sleepCtx waits for d or until ctx is done; it reports whether the full wait passed.
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
