@@ -77,7 +77,7 @@ func TestUserAgentPrepended(t *testing.T) {
 
 func TestAPIKeyHeaders(t *testing.T) {
 	t.Parallel()
-	c, m := setup(t)
+	_, m := setup(t)
 	// Rebuild over the same transport with key credentials instead of the token.
 	c, err := workerskv.NewClient(
 		workerskv.WithAPIKey("KEY-canary", "me@example.com"),

@@ -51,7 +51,7 @@ func TestRetriedStatuses(t *testing.T) {
 // TestAttemptTimeoutRetried: http.Client.Timeout bounds each attempt; a timed-out attempt is retried.
 func TestAttemptTimeoutRetried(t *testing.T) {
 	t.Parallel()
-	c, m := setup(t)
+	_, m := setup(t)
 	c, err := workerskv.NewClient(workerskv.WithAPIToken(canaryToken), workerskv.WithAccountID(testAccount),
 		workerskv.WithBaseURL(testBase), workerskv.WithBackoff(0, 0),
 		workerskv.WithHTTPClient(&http.Client{Transport: m.MockTransport, Timeout: 200 * time.Millisecond}))

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
 )
 
 // Persistence design
@@ -76,7 +77,7 @@ func Open(dir string, opts ...Option) (*Emulator, error) {
 	path := filepath.Join(dir, dbFileName)
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: lockTimeout})
 	if err != nil {
-		if errors.Is(err, bolt.ErrTimeout) {
+		if errors.Is(err, bolterrors.ErrTimeout) {
 			return nil, fmt.Errorf("emulator: open %s: in use by another emulator", path)
 		}
 		return nil, fmt.Errorf("emulator: open %s: %w", path, err)
