@@ -15,14 +15,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/workerskv/workerskv"
-	"github.com/workerskv/workerskv/emulator"
+	"github.com/workerskv/workerskv/examples/internal/connect"
 )
 
 const sampleKeys = 5_000
@@ -38,7 +36,7 @@ func run() (err error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 
-	c, stop, err := connect()
+	c, stop, err := connect.Client()
 	if err != nil {
 		return err
 	}
@@ -194,34 +192,4 @@ func deleteNamespace(ctx context.Context, c *workerskv.Client, ns *workerskv.Nam
 		return
 	}
 	fmt.Printf("deleted namespace %q\n", ns.Title)
-}
-
-// connect returns a client for the real API when credentials are set, or for an in-process emulator.
-func connect() (*workerskv.Client, func(), error) {
-	if os.Getenv("CLOUDFLARE_API_TOKEN") != "" && os.Getenv("CLOUDFLARE_ACCOUNT_ID") != "" {
-		c, err := workerskv.NewClientFromEnv()
-		if err != nil {
-			return nil, nil, err
-		}
-		fmt.Println("using the Cloudflare API")
-		return c, func() {}, nil
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, nil, err
-	}
-	srv := &http.Server{Handler: emulator.New(), ReadHeaderTimeout: 10 * time.Second}
-	go srv.Serve(ln)
-	base := "http://" + ln.Addr().String() + "/client/v4"
-	fmt.Println("no CLOUDFLARE_API_TOKEN/CLOUDFLARE_ACCOUNT_ID: using the in-process emulator at", base)
-	c, err := workerskv.NewClient(
-		workerskv.WithAPIToken(emulator.DefaultAPIToken),
-		workerskv.WithAccountID(emulator.DefaultAccountID),
-		workerskv.WithBaseURL(base),
-	)
-	if err != nil {
-		srv.Close()
-		return nil, nil, err
-	}
-	return c, func() { srv.Close() }, nil
 }
