@@ -1,0 +1,224 @@
+package bench
+
+import (
+	"context"
+	"net/http/httptest"
+	"runtime"
+	"runtime/metrics"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/workerskv/workerskv"
+	"github.com/workerskv/workerskv/emulator"
+)
+
+// Every benchmark is Benchmark<Operation>/client=<client>: benchstat projects only key=value name
+// parts, so `benchstat -col /client` lines the four clients up side by side. All four clients run in
+// the same process against the same canned server.
+
+// forEachClient runs fn as a sub-benchmark per client, against a canned server serving value.
+func forEachClient(b *testing.B, value []byte, fn func(b *testing.B, c kvClient)) {
+	srv := newCannedServer(value)
+	defer srv.Close()
+	for _, name := range clientNames {
+		b.Run("client="+name, func(b *testing.B) {
+			c, done := newClient(name, srv.BaseURL(), apiToken, accountID, namespaceID)
+			defer done()
+			fn(b, c)
+		})
+	}
+}
+
+// loop runs op in a b.Loop with allocation reporting; errUnsupported skips the client.
+func loop(b *testing.B, op func(ctx context.Context) error) {
+	ctx := context.Background()
+	if err := op(ctx); err == errUnsupported {
+		b.Skip(err)
+	} else if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := op(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func benchGet(b *testing.B, size int) {
+	want := makeValue(size)
+	forEachClient(b, want, func(b *testing.B, c kvClient) {
+		loop(b, func(ctx context.Context) error {
+			v, err := c.Get(ctx, valueKey)
+			if err == nil && len(v) != size {
+				b.Fatalf("got %d bytes, want %d", len(v), size)
+			}
+			return err
+		})
+	})
+}
+
+func benchPut(b *testing.B, size int, peak bool) {
+	value := makeValue(size)
+	forEachClient(b, nil, func(b *testing.B, c kvClient) {
+		op := func(ctx context.Context) error { return c.Put(ctx, valueKey, value) }
+		loop(b, op)
+		if peak {
+			reportPeakHeap(b, op)
+		}
+	})
+}
+
+func BenchmarkGetValue100B(b *testing.B)  { benchGet(b, size100B) }
+func BenchmarkGetValue1MiB(b *testing.B)  { benchGet(b, size1MiB) }
+func BenchmarkPutValue100B(b *testing.B)  { benchPut(b, size100B, false) }
+func BenchmarkPutValue1MiB(b *testing.B)  { benchPut(b, size1MiB, true) }
+func BenchmarkPutValue25MiB(b *testing.B) { benchPut(b, size25MiB, true) }
+
+func BenchmarkPutValueWithMetadata(b *testing.B) {
+	value := makeValue(size100B)
+	forEachClient(b, nil, func(b *testing.B, c kvClient) {
+		loop(b, func(ctx context.Context) error { return c.PutWithMetadata(ctx, valueKey, value, &metadataValue) })
+	})
+}
+
+func BenchmarkListKeysPage1000(b *testing.B) {
+	forEachClient(b, nil, func(b *testing.B, c kvClient) {
+		loop(b, func(ctx context.Context) error {
+			n, err := c.ListPage(ctx)
+			if err == nil && n != pageSize {
+				b.Fatalf("decoded %d keys, want %d", n, pageSize)
+			}
+			return err
+		})
+	})
+}
+
+func BenchmarkIterateKeys10000(b *testing.B) {
+	forEachClient(b, nil, func(b *testing.B, c kvClient) {
+		loop(b, func(ctx context.Context) error {
+			n, err := c.IterateKeys(ctx)
+			if err == nil && n != listPages*pageSize {
+				b.Fatalf("iterated %d keys, want %d", n, listPages*pageSize)
+			}
+			return err
+		})
+	})
+}
+
+func benchBulk(b *testing.B, n int) {
+	pairs := makePairs(n)
+	forEachClient(b, nil, func(b *testing.B, c kvClient) {
+		loop(b, func(ctx context.Context) error { return c.BulkPut(ctx, pairs) })
+	})
+}
+
+func BenchmarkBulkPut10000(b *testing.B) { benchBulk(b, 10000) }
+func BenchmarkBulkPut25000(b *testing.B) { benchBulk(b, 25000) }
+
+// --- end to end, against the emulator ---
+
+// forEachClientE2E runs fn per client against a fresh emulator with one namespace holding valueKey.
+func forEachClientE2E(b *testing.B, fn func(b *testing.B, c kvClient)) {
+	srv := httptest.NewServer(emulator.New())
+	defer srv.Close()
+	base := srv.URL + "/client/v4"
+	setup, err := workerskv.NewClient(workerskv.WithBaseURL(base), workerskv.WithAPIToken(emulator.DefaultAPIToken),
+		workerskv.WithAccountID(emulator.DefaultAccountID))
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	ns, err := setup.Namespaces.Create(ctx, "bench")
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := setup.Namespace(ns.ID).Put(ctx, valueKey, makeValue(size100B), nil); err != nil {
+		b.Fatal(err)
+	}
+	for _, name := range clientNames {
+		b.Run("client="+name, func(b *testing.B) {
+			c, done := newClient(name, base, emulator.DefaultAPIToken, emulator.DefaultAccountID, ns.ID)
+			defer done()
+			fn(b, c)
+		})
+	}
+}
+
+func BenchmarkE2EGetValue100B(b *testing.B) {
+	forEachClientE2E(b, func(b *testing.B, c kvClient) {
+		loop(b, func(ctx context.Context) error {
+			v, err := c.Get(ctx, valueKey)
+			if err == nil && len(v) != size100B {
+				b.Fatalf("got %d bytes", len(v))
+			}
+			return err
+		})
+	})
+}
+
+func BenchmarkE2EPutValue100B(b *testing.B) {
+	value := makeValue(size100B)
+	forEachClientE2E(b, func(b *testing.B, c kvClient) {
+		loop(b, func(ctx context.Context) error { return c.Put(ctx, valueKey, value) })
+	})
+}
+
+// --- peak heap ---
+
+// reportPeakHeap runs op a few more times after the timed loop, each after a full GC, sampling the
+// heap every 50µs, and reports the largest rise over the pre-op heap as "peak-heap-B" (the caller's
+// value, already live, is not counted). The sampler is not running during the timed loop. The heap is
+// the whole process's, so the in-process server's request handling is included (it drains bodies
+// through a pooled buffer and holds nothing).
+func reportPeakHeap(b *testing.B, op func(ctx context.Context) error) {
+	b.Helper()
+	ctx := context.Background()
+	var peak uint64
+	for range 3 {
+		runtime.GC()
+		base := heapBytes()
+		var mu sync.Mutex
+		maxSeen := base
+		stop := make(chan struct{})
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			t := time.NewTicker(50 * time.Microsecond)
+			defer t.Stop()
+			for {
+				select {
+				case <-stop:
+					return
+				case <-t.C:
+					if h := heapBytes(); h > maxSeen {
+						mu.Lock()
+						maxSeen = h
+						mu.Unlock()
+					}
+				}
+			}
+		})
+		err := op(ctx)
+		close(stop)
+		wg.Wait()
+		if h := heapBytes(); h > maxSeen {
+			maxSeen = h
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+		peak = max(peak, maxSeen-base)
+	}
+	b.ReportMetric(float64(peak), "peak-heap-B")
+}
+
+var heapSample = []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+
+// heapBytes is the bytes in heap objects, live or not yet swept.
+func heapBytes() uint64 {
+	s := make([]metrics.Sample, 1)
+	s[0].Name = heapSample[0].Name
+	metrics.Read(s)
+	return s[0].Value.Uint64()
+}
