@@ -101,10 +101,7 @@ func (s *BulkService) Put(ctx context.Context, namespaceID string, pairs []BulkP
 	}
 	now := time.Now()
 	prepare := func(exact bool) itemPreparer {
-		return func(i int) (string, int, func([]byte) []byte, error) {
-			e, err := preparePair(&pairs[i], now, exact)
-			return pairs[i].Key, e.size, e.appendTo, err
-		}
+		return func(i int) (pairEncoding, error) { return preparePair(&pairs[i], now, exact) }
 	}
 	// An upper bound of each pair's size is enough to check it: values are read once, when sent.
 	if err := checkItems(len(pairs), prepare(false)); err != nil {
@@ -150,7 +147,7 @@ func (s *BulkService) PutSeq(ctx context.Context, namespaceID string, seq iter.S
 				stop()
 				return err
 			}
-			if full := b.add(p.Key, e.size, e.appendTo); full != nil && !emit(full) {
+			if full := b.add(&e, 0); full != nil && !emit(full) {
 				stop()
 				return nil
 			}
@@ -169,11 +166,7 @@ func (s *BulkService) Delete(ctx context.Context, namespaceID string, keys []str
 	if err := validateNamespaceID(namespaceID); err != nil {
 		return nil, err
 	}
-	prepare := func(i int) (string, int, func([]byte) []byte, error) {
-		k := keys[i]
-		n, err := checkKey(k)
-		return k, n, func(dst []byte) []byte { return appendJSONString(dst, k) }, err
-	}
+	prepare := func(i int) (pairEncoding, error) { return keyEncoding(keys[i]) }
 	if err := checkItems(len(keys), prepare); err != nil {
 		return nil, err
 	}
@@ -181,19 +174,19 @@ func (s *BulkService) Delete(ctx context.Context, namespaceID string, keys []str
 	return j.run(ctx, j.indexed(len(keys), limits.MaxBulkDeleteItems, prepare))
 }
 
-// itemPreparer checks item i and returns its key, its encoded size and its encoder.
-type itemPreparer func(i int) (key string, size int, enc func([]byte) []byte, err error)
+// itemPreparer checks item i and returns its encoding.
+type itemPreparer func(i int) (pairEncoding, error)
 
 // checkItems checks each of n items and returns the first one's validation error, or a
 // [*ValidationError] for an item too large for any request.
 func checkItems(n int, prepare itemPreparer) error {
 	for i := range n {
-		key, size, _, err := prepare(i)
+		e, err := prepare(i)
 		if err != nil {
 			return err
 		}
-		if !itemFits(size, limits.MaxBulkWriteBytes) {
-			return tooLarge(key, size)
+		if !itemFits(e.size, limits.MaxBulkWriteBytes) {
+			return tooLarge(e.key, e.size)
 		}
 	}
 	return nil
@@ -214,8 +207,8 @@ func (j *bulkJob) indexed(n, maxItems int, prepare itemPreparer) func(context.Co
 			}
 			rest := make([]string, 0, n-from)
 			for i := from; i < n; i++ {
-				key, _, _, _ := prepare(i)
-				rest = append(rest, key)
+				e, _ := prepare(i)
+				rest = append(rest, e.key)
 			}
 			j.unconfirmed(rest)
 		}
@@ -224,12 +217,12 @@ func (j *bulkJob) indexed(n, maxItems int, prepare itemPreparer) func(context.Co
 				stop(i)
 				return nil
 			}
-			key, size, enc, err := prepare(i)
+			e, err := prepare(i)
 			if err != nil { // checked before the job started: only input changed meanwhile gets here
 				stop(i)
 				return err
 			}
-			if full := b.add(key, size, enc); full != nil && !emit(full) {
+			if full := b.add(&e, n-i); full != nil && !emit(full) {
 				stop(i + 1)
 				return nil
 			}

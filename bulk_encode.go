@@ -140,30 +140,32 @@ type chunker struct {
 
 const blockSize = 64 << 10
 
-// add encodes an item of n bytes with enc and adds it, returning the previous chunk when the item did
-// not fit in it (to be sent), or nil.
-func (b *chunker) add(key string, n int, enc func(dst []byte) []byte) (full *chunk) {
+// add encodes an item and adds it, returning the previous chunk when the item did not fit in it (to
+// be sent), or nil. hint is how many more items are expected, to size a new chunk.
+func (b *chunker) add(e *pairEncoding, hint int) (full *chunk) {
+	n := e.size
 	var item []byte
 	if n > blockSize/8 {
-		item = enc(make([]byte, 0, n))
+		item = e.appendTo(make([]byte, 0, n))
 	} else {
 		if cap(b.block)-len(b.block) < n {
 			b.block = make([]byte, 0, blockSize)
 		}
 		free := b.block[len(b.block):]
-		item = enc(free)
+		item = e.appendTo(free)
 		if len(item) <= cap(free) { // encoded in place (n was right): take it from the block
 			b.block = b.block[:len(b.block)+len(item)]
 			item = item[:len(item):len(item)]
 		}
 	}
-	if b.cur == nil {
-		b.cur = &chunk{}
+	if b.cur == nil || !b.cur.fits(len(item), b.maxItems, b.maxBytes) {
+		if b.cur != nil {
+			full = b.cur
+		}
+		c := min(max(hint, 1), b.maxItems)
+		b.cur = &chunk{keys: make([]string, 0, c), items: make([][]byte, 0, c)}
 	}
-	if !b.cur.fits(len(item), b.maxItems, b.maxBytes) {
-		full, b.cur = b.cur, &chunk{}
-	}
-	b.cur.add(key, item)
+	b.cur.add(e.key, item)
 	return full
 }
 
@@ -179,6 +181,8 @@ func (b *chunker) rest() *chunk {
 
 // pairEncoding is a checked pair, ready to be encoded: [pairEncoding.size] bytes of JSON.
 type pairEncoding struct {
+	key      string
+	keyOnly  bool // a bulk delete or get item: just the key as a JSON string
 	p        *BulkPair
 	exp, ttl int64
 	meta     []byte
@@ -195,7 +199,7 @@ type pairEncoding struct {
 // With exact false, the value is not read: size is then an upper bound (the value as base64), and the
 // pairEncoding serves only to check the pair.
 func preparePair(p *BulkPair, now time.Time, exact bool) (pairEncoding, error) {
-	e := pairEncoding{p: p}
+	e := pairEncoding{key: p.Key, p: p}
 	if err := validateKey(p.Key); err != nil {
 		return e, err
 	}
@@ -218,10 +222,10 @@ func preparePair(p *BulkPair, now time.Time, exact bool) (pairEncoding, error) {
 	}
 	e.size = len(`{"key":,"value":}`) + jsonStringLen(p.Key) + valueLen
 	if e.exp != 0 {
-		e.size += len(`,"expiration":`) + len(strconv.AppendInt(nil, e.exp, 10))
+		e.size += len(`,"expiration":`) + digits(e.exp)
 	}
 	if e.ttl != 0 {
-		e.size += len(`,"expiration_ttl":`) + len(strconv.AppendInt(nil, e.ttl, 10))
+		e.size += len(`,"expiration_ttl":`) + digits(e.ttl)
 	}
 	if e.meta != nil {
 		e.size += len(`,"metadata":`) + len(e.meta)
@@ -229,8 +233,29 @@ func preparePair(p *BulkPair, now time.Time, exact bool) (pairEncoding, error) {
 	return e, nil
 }
 
-// appendTo appends the bulk-write JSON object.
+// digits is the length of n in decimal.
+func digits(n int64) int {
+	d := 1
+	if n < 0 {
+		d, n = 2, -n
+	}
+	for ; n >= 10; n /= 10 {
+		d++
+	}
+	return d
+}
+
+// keyEncoding checks a key for a bulk delete or get body.
+func keyEncoding(key string) (pairEncoding, error) {
+	n, err := checkKey(key)
+	return pairEncoding{key: key, keyOnly: true, size: n}, err
+}
+
+// appendTo appends the item: the bulk-write JSON object, or the key alone.
 func (e *pairEncoding) appendTo(dst []byte) []byte {
+	if e.keyOnly {
+		return appendJSONString(dst, e.key)
+	}
 	dst = append(dst, `{"key":`...)
 	dst = appendJSONString(dst, e.p.Key)
 	dst = append(dst, `,"value":`...)

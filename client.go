@@ -45,6 +45,8 @@ type core struct {
 	maxRetryWait time.Duration
 	backoffMin   time.Duration
 	backoffMax   time.Duration
+	// headers go on every request: credentials and User-Agent, built once.
+	headers []header
 }
 
 // service is the common shape of the services: a back-pointer to the client.
@@ -96,6 +98,12 @@ func newClient(cfg *config) (*Client, error) {
 		backoffMin:   cfg.backoffMin,
 		backoffMax:   cfg.backoffMax,
 	}
+	if co.token != "" {
+		co.headers = append(co.headers, header{"Authorization", []string{"Bearer " + co.token}})
+	} else {
+		co.headers = append(co.headers, header{"X-Auth-Key", []string{co.apiKey}}, header{"X-Auth-Email", []string{co.email}})
+	}
+	co.headers = append(co.headers, header{"User-Agent", []string{ua}})
 	co.http = co.newRetryClient(cfg)
 	c := &Client{core: co, accountID: cfg.accountID}
 	c.wire()

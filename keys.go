@@ -3,10 +3,8 @@ package workerskv
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"iter"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/workerskv/workerskv/internal/limits"
@@ -25,34 +23,24 @@ type Key struct {
 	Metadata json.RawMessage
 }
 
-// UnmarshalJSON decodes a key as the API lists it: {"name", "expiration" (epoch seconds), "metadata"}.
-func (k *Key) UnmarshalJSON(b []byte) error {
-	var w struct {
-		Name       string          `json:"name"`
-		Expiration json.Number     `json:"expiration"`
-		Metadata   json.RawMessage `json:"metadata"`
-	}
-	if err := json.Unmarshal(b, &w); err != nil {
-		return err
-	}
-	k.Name, k.Metadata, k.Expiration = w.Name, w.Metadata, time.Time{}
+// wireKey is a key as the API lists it: {"name", "expiration" (epoch seconds), "metadata"}. A page is
+// decoded into these in one pass and then converted, which costs far less per key than a custom
+// UnmarshalJSON on Key (a second decoder run per key).
+type wireKey struct {
+	Name       string          `json:"name"`
+	Expiration float64         `json:"expiration"`
+	Metadata   json.RawMessage `json:"metadata"`
+}
+
+func (w *wireKey) key() Key {
+	k := Key{Name: w.Name, Metadata: w.Metadata}
 	if string(k.Metadata) == "null" {
 		k.Metadata = nil
 	}
-	if w.Expiration != "" {
-		secs, err := strconv.ParseInt(string(w.Expiration), 10, 64)
-		if err != nil {
-			f, ferr := w.Expiration.Float64()
-			if ferr != nil {
-				return fmt.Errorf("key %q: bad expiration %q", w.Name, w.Expiration)
-			}
-			secs = int64(f)
-		}
-		if secs > 0 {
-			k.Expiration = time.Unix(secs, 0)
-		}
+	if w.Expiration >= 1 {
+		k.Expiration = time.Unix(int64(w.Expiration), 0)
 	}
-	return nil
+	return k
 }
 
 // ListKeysOptions selects a page of keys. The zero value lists from the first key, 1,000 per page.
@@ -93,11 +81,14 @@ func (s *KeysService) List(ctx context.Context, namespaceID string, opts *ListKe
 	if opts != nil && *opts != (ListKeysOptions{}) {
 		r.query = opts
 	}
-	keys, info, err := call[[]Key](ctx, s.client, r)
+	wire, info, err := call[[]wireKey](ctx, s.client, r)
 	if err != nil {
 		return nil, err
 	}
-	p := &KeyPage{Keys: keys}
+	p := &KeyPage{Keys: make([]Key, len(wire))}
+	for i := range wire {
+		p.Keys[i] = wire[i].key()
+	}
 	if info != nil {
 		p.Cursor = info.Cursor
 	}

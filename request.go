@@ -1,6 +1,7 @@
 package workerskv
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -35,7 +36,9 @@ type request struct {
 
 // nsPath is the path of the account's KV namespaces collection plus more segments.
 func (c *Client) nsPath(more ...string) []string {
-	return append([]string{"accounts", c.accountID, "storage", "kv", "namespaces"}, more...)
+	p := make([]string, 0, 5+len(more))
+	p = append(p, "accounts", c.accountID, "storage", "kv", "namespaces")
+	return append(p, more...)
 }
 
 // send executes r with retries and returns the successful (2xx) response with its body open, or an
@@ -65,7 +68,17 @@ func (c *Client) exchange(ctx context.Context, r *request) (*http.Response, *req
 	}
 	st := &reqState{method: r.method, path: relPath(u, co), noReplay: r.noReplay, unsentOnly: r.unsentOnly}
 	ctx = withState(ctx, st)
-	req, err := retryablehttp.NewRequestWithContext(ctx, r.method, u.String(), r.body)
+	// Build the request around u itself: formatting it to a string and parsing it back would cost
+	// allocations on every call and could only lose the escaping.
+	hreq, err := http.NewRequestWithContext(ctx, r.method, "", nil)
+	if err != nil {
+		return nil, nil, fmt.Errorf("workerskv: building request: %w", err)
+	}
+	hreq.URL, hreq.Host = u, u.Host
+	req, err := retryablehttp.FromRequest(hreq)
+	if err == nil && r.body != nil {
+		err = req.SetBody(r.body)
+	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("workerskv: building request: %w", err)
 	}
@@ -73,21 +86,17 @@ func (c *Client) exchange(ctx context.Context, r *request) (*http.Response, *req
 		req.ContentLength = r.bodyLen
 	}
 	h := req.Header
-	if co.token != "" {
-		h.Set("Authorization", "Bearer "+co.token)
-	} else {
-		h.Set("X-Auth-Key", co.apiKey)
-		h.Set("X-Auth-Email", co.email)
+	for _, kv := range co.headers {
+		h[kv.name] = kv.values
 	}
-	h.Set("User-Agent", co.userAgent)
 	if r.contentType != "" {
-		h.Set("Content-Type", r.contentType)
+		h["Content-Type"] = []string{r.contentType}
 	}
-	accept := r.accept
-	if accept == "" {
-		accept = "application/json"
+	if r.accept != "" {
+		h["Accept"] = []string{r.accept}
+	} else {
+		h["Accept"] = acceptJSON
 	}
-	h.Set("Accept", accept)
 
 	resp, err := co.http.Do(req)
 	if err != nil {
@@ -105,6 +114,20 @@ func (c *Client) exchange(ctx context.Context, r *request) (*http.Response, *req
 	return resp, st, nil
 }
 
+var acceptJSON = []string{"application/json"}
+
+// header is one precomputed request header, shared (read-only) by every request of a client.
+type header struct {
+	name   string
+	values []string
+}
+
+// noResult decodes any result and keeps nothing, for calls whose result is null or unused.
+type noResult struct{}
+
+// UnmarshalJSON accepts any JSON value.
+func (*noResult) UnmarshalJSON([]byte) error { return nil }
+
 // call executes r and decodes the v4 envelope's result into a T.
 func call[T any](ctx context.Context, c *Client, r *request) (T, *envelope.ResultInfo, error) {
 	var zero T
@@ -113,7 +136,7 @@ func call[T any](ctx context.Context, c *Client, r *request) (T, *envelope.Resul
 		return zero, nil, err
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
+	body, err := readAll(resp)
 	if err != nil {
 		return zero, nil, fmt.Errorf("workerskv: %s %s: reading response: %w", st.method, st.path, err)
 	}
@@ -128,6 +151,17 @@ func call[T any](ctx context.Context, c *Client, r *request) (T, *envelope.Resul
 		}
 	}
 	return env.Result, env.ResultInfo, nil
+}
+
+// readAll reads a response body into a buffer sized from Content-Length when the server sent one, so
+// a large page is read without repeated growing and copying.
+func readAll(resp *http.Response) ([]byte, error) {
+	if n := resp.ContentLength; n > 0 && n <= 32<<20 {
+		buf := bytes.NewBuffer(make([]byte, 0, n+bytes.MinRead))
+		_, err := buf.ReadFrom(resp.Body)
+		return buf.Bytes(), err
+	}
+	return io.ReadAll(resp.Body)
 }
 
 // jsonBody encodes v as a request body.

@@ -128,17 +128,18 @@ func (s *ValuesService) Put(ctx context.Context, namespaceID, key string, value 
 	if err != nil {
 		return err
 	}
-	vb, err := newValueBody(value)
+	vb, size, replayable, err := newValueBody(value)
 	if err != nil {
 		return err
 	}
+	open := retryablehttp.ReaderFunc(vb.open)
 	r := &request{
 		method:      http.MethodPut,
 		segments:    s.client.nsPath(namespaceID, "values", key),
-		body:        vb.open,
-		bodyLen:     vb.size,
+		body:        open,
+		bodyLen:     size,
 		contentType: "application/octet-stream",
-		noReplay:    !vb.replayable,
+		noReplay:    !replayable,
 	}
 	if exp != 0 || ttl != 0 {
 		r.query = url.Values(expirationQuery(exp, ttl))
@@ -146,12 +147,12 @@ func (s *ValuesService) Put(ctx context.Context, namespaceID, key string, value 
 	if meta != nil {
 		f := formbody.New(meta)
 		r.contentType = f.ContentType
-		r.body = framed(vb.open, f)
-		if vb.size >= 0 {
-			r.bodyLen = f.Len(vb.size)
+		r.body = framed(open, f)
+		if size >= 0 {
+			r.bodyLen = f.Len(size)
 		}
 	}
-	_, _, err = call[any](ctx, s.client, r)
+	_, _, err = call[noResult](ctx, s.client, r)
 	if vb.done() {
 		// The transport may report the failed read, or a server may have answered anyway: either way
 		// the value was not stored whole.
@@ -163,51 +164,48 @@ func (s *ValuesService) Put(ctx context.Context, namespaceID, key string, value 
 // errValueTooLarge ends an upload of unknown size that passes the value limit.
 var errValueTooLarge = &ValidationError{Field: "value", Reason: fmt.Sprintf("larger than %d bytes", limits.MaxValueBytes)}
 
-// valueBody is the value of one Put as a request body.
-type valueBody struct {
-	open       retryablehttp.ReaderFunc // returns the value from its start, for each attempt
-	size       int64                    // -1 when unknown
-	replayable bool                     // open can be called again after the value was read
+// valueBody is the value of one Put as a request body: a *replayer or a *limitedOnce.
+type valueBody interface {
+	// open returns the value from its start, for each attempt.
+	open() (io.Reader, error)
 	// done is called when the upload is over; it reports whether a value of unknown size passed the
 	// limit.
-	done func() (tooLarge bool)
+	done() (tooLarge bool)
 }
 
-// newValueBody prepares value for upload. An io.ReadSeeker is replayed from where it is now; any other
-// reader is read once, at most one byte past the value limit.
-func newValueBody(value io.Reader) (*valueBody, error) {
+// newValueBody prepares value for upload and returns its size (-1 when unknown) and whether it can be
+// sent again. An io.ReadSeeker is replayed from where it is now; any other reader is read once, at
+// most one byte past the value limit.
+func newValueBody(value io.Reader) (vb valueBody, size int64, replayable bool, err error) {
 	// A reader that cannot tell its position (an *os.File on a pipe, such as os.Stdin) is sent once.
 	rs, ok := value.(io.ReadSeeker)
 	var start int64
 	if ok {
-		var err error
 		start, err = rs.Seek(0, io.SeekCurrent)
 		ok = err == nil
 	}
 	if ok {
 		end, err := rs.Seek(0, io.SeekEnd)
 		if err != nil {
-			return nil, fmt.Errorf("workerskv: value: %w", err)
+			return nil, 0, false, fmt.Errorf("workerskv: value: %w", err)
 		}
 		if _, err := rs.Seek(start, io.SeekStart); err != nil {
-			return nil, fmt.Errorf("workerskv: value: %w", err)
+			return nil, 0, false, fmt.Errorf("workerskv: value: %w", err)
 		}
 		size := max(end-start, 0)
 		if size > limits.MaxValueBytes {
-			return nil, invalid("value", "%d bytes; the limit is %d", size, limits.MaxValueBytes)
+			return nil, 0, false, invalid("value", "%d bytes; the limit is %d", size, limits.MaxValueBytes)
 		}
-		r := &replayer{rs: rs, start: start, size: size}
-		return &valueBody{open: r.open, size: size, replayable: true, done: r.close}, nil
+		return &replayer{rs: rs, start: start, size: size}, size, true, nil
 	}
-	size := int64(-1)
+	size = -1
 	if l, ok := value.(interface{ Len() int }); ok {
 		size = int64(l.Len())
 		if size > limits.MaxValueBytes {
-			return nil, invalid("value", "%d bytes; the limit is %d", size, limits.MaxValueBytes)
+			return nil, 0, false, invalid("value", "%d bytes; the limit is %d", size, limits.MaxValueBytes)
 		}
 	}
-	once := &limitedOnce{r: value, left: limits.MaxValueBytes + 1}
-	return &valueBody{open: once.open, size: size, done: once.tooLarge.Load}, nil
+	return &limitedOnce{r: value, left: limits.MaxValueBytes + 1}, size, false, nil
 }
 
 // replayer hands each attempt of an upload its own reader of a seekable value, rewound to where the
@@ -237,7 +235,7 @@ func (p *replayer) open() (io.Reader, error) {
 	return &attemptReader{p: p, gen: p.gen, left: p.size}, nil
 }
 
-func (p *replayer) close() bool {
+func (p *replayer) done() bool {
 	p.mu.Lock()
 	p.gen++
 	p.mu.Unlock()
@@ -287,6 +285,8 @@ func (l *limitedOnce) open() (io.Reader, error) {
 	return l, nil
 }
 
+func (l *limitedOnce) done() bool { return l.tooLarge.Load() }
+
 func (l *limitedOnce) Read(p []byte) (int, error) {
 	l.started.Store(true)
 	if l.left <= 0 {
@@ -313,7 +313,7 @@ func framed(body retryablehttp.ReaderFunc, f formbody.Frame) retryablehttp.Reade
 		if err != nil {
 			return nil, err
 		}
-		return io.MultiReader(bytes.NewReader(f.Prefix), v, bytes.NewReader(f.Suffix)), nil
+		return f.Reader(v), nil
 	}
 }
 
@@ -326,7 +326,7 @@ func (s *ValuesService) Delete(ctx context.Context, namespaceID, key string) err
 	if err := validateKey(key); err != nil {
 		return err
 	}
-	_, _, err := call[any](ctx, s.client, &request{method: http.MethodDelete, segments: s.client.nsPath(namespaceID, "values", key)})
+	_, _, err := call[noResult](ctx, s.client, &request{method: http.MethodDelete, segments: s.client.nsPath(namespaceID, "values", key)})
 	if errors.Is(err, ErrNotFound) && isKeyNotFound(err) {
 		return nil
 	}

@@ -24,10 +24,16 @@ type ResultInfo struct {
 type Envelope[T any] struct {
 	Success    bool        `json:"success"`
 	Errors     []Message   `json:"errors"`
-	Messages   []Message   `json:"messages"`
+	Messages   ignored     `json:"messages"`
 	Result     T           `json:"result"`
 	ResultInfo *ResultInfo `json:"result_info"`
 }
+
+// ignored decodes any JSON value and keeps nothing.
+type ignored struct{}
+
+// UnmarshalJSON accepts any JSON value.
+func (*ignored) UnmarshalJSON([]byte) error { return nil }
 
 // Decode parses body as an envelope whose result is a T.
 func Decode[T any](body []byte) (*Envelope[T], error) {

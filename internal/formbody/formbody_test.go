@@ -7,6 +7,7 @@ import (
 	"mime/multipart"
 	"strings"
 	"testing"
+	"testing/iotest"
 )
 
 type part struct {
@@ -90,5 +91,32 @@ func TestNewRandomBoundary(t *testing.T) {
 	}
 	if parts := parse(t, a, []byte("value")); len(parts) != 2 || string(parts[1].data) != "value" {
 		t.Fatalf("parts %+v", parts)
+	}
+}
+
+func TestFrameReader(t *testing.T) {
+	f := NewWithBoundary([]byte(`{"a":1}`), "B")
+	value := strings.Repeat("v", 100)
+	want := string(f.Prefix) + value + string(f.Suffix)
+	for _, size := range []int{1, 3, 7, 64, 4096} {
+		r := f.Reader(iotest.OneByteReader(strings.NewReader(value)))
+		var got []byte
+		buf := make([]byte, size)
+		for {
+			n, err := r.Read(buf)
+			got = append(got, buf[:n]...)
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		if string(got) != want || int64(len(got)) != f.Len(int64(len(value))) {
+			t.Fatalf("read size %d: got %q, want %q", size, got, want)
+		}
+		if _, ok := r.(io.WriterTo); ok {
+			t.Fatal("the frame reader must not implement WriterTo (it would bypass net/http's buffer)")
+		}
 	}
 }

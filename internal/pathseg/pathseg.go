@@ -14,23 +14,42 @@ func Escape(s string) string {
 }
 
 // Join returns base with the given segments appended, each escaped as one segment. Path holds the
-// decoded form and RawPath the escaped one, so the request line carries the escaped form exactly.
-// It never cleans the path: a segment ".." stays a segment (callers refuse "." and ".." keys before).
+// decoded form and, when any segment needed escaping, RawPath the escaped one, so the request line
+// carries the escaped form exactly. It never cleans the path: a segment ".." stays a segment (callers
+// refuse "." and ".." keys before).
 func Join(base *url.URL, segments ...string) *url.URL {
 	u := *base
-	var raw, dec strings.Builder
-	raw.WriteString(strings.TrimSuffix(base.EscapedPath(), "/"))
-	dec.WriteString(strings.TrimSuffix(base.Path, "/"))
+	u.RawQuery, u.Fragment, u.RawFragment = "", "", ""
+	basePath := strings.TrimSuffix(base.Path, "/")
+	n := len(basePath)
+	escaped := base.RawPath != ""
+	var escBuf [8]string
+	esc := escBuf[:0]
 	for _, s := range segments {
-		raw.WriteByte('/')
-		raw.WriteString(Escape(s))
+		n += 1 + len(s)
+		e := Escape(s)
+		escaped = escaped || e != s
+		esc = append(esc, e)
+	}
+	var dec strings.Builder
+	dec.Grow(n)
+	dec.WriteString(basePath)
+	for _, s := range segments {
 		dec.WriteByte('/')
 		dec.WriteString(s)
 	}
 	u.Path = dec.String()
+	u.RawPath = ""
+	if !escaped {
+		return &u
+	}
+	var raw strings.Builder
+	raw.Grow(n + n/2)
+	raw.WriteString(strings.TrimSuffix(base.EscapedPath(), "/"))
+	for _, e := range esc {
+		raw.WriteByte('/')
+		raw.WriteString(e)
+	}
 	u.RawPath = raw.String()
-	u.RawQuery = ""
-	u.Fragment = ""
-	u.RawFragment = ""
 	return &u
 }
