@@ -47,6 +47,8 @@ type core struct {
 	backoffMax   time.Duration
 	// headers go on every request: credentials and User-Agent, built once.
 	headers []header
+	// basePath is the base URL's escaped path, trimmed from request paths in errors and logs.
+	basePath string
 }
 
 // service is the common shape of the services: a back-pointer to the client.
@@ -104,6 +106,7 @@ func newClient(cfg *config) (*Client, error) {
 		co.headers = append(co.headers, header{"X-Auth-Key", []string{co.apiKey}}, header{"X-Auth-Email", []string{co.email}})
 	}
 	co.headers = append(co.headers, header{"User-Agent", []string{ua}})
+	co.basePath = base.EscapedPath()
 	co.http = co.newRetryClient(cfg)
 	c := &Client{core: co, accountID: cfg.accountID}
 	c.wire()

@@ -29,9 +29,9 @@ type request struct {
 	body        any
 	bodyLen     int64 // for a ReaderFunc body: its length, or -1 when unknown
 	contentType string
-	accept      string
-	noReplay    bool // the body cannot be sent twice: never retry
-	unsentOnly  bool // not idempotent: retry only if never sent, or on 429
+	accept      []string // shared, read-only; application/json when nil
+	noReplay    bool     // the body cannot be sent twice: never retry
+	unsentOnly  bool     // not idempotent: retry only if never sent, or on 429
 }
 
 // nsPath is the path of the account's KV namespaces collection plus more segments.
@@ -66,7 +66,7 @@ func (c *Client) exchange(ctx context.Context, r *request) (*http.Response, *req
 		}
 		u.RawQuery = vals.Encode()
 	}
-	st := &reqState{method: r.method, path: relPath(u, co), noReplay: r.noReplay, unsentOnly: r.unsentOnly}
+	st := &reqState{method: r.method, url: u, basePath: co.basePath, noReplay: r.noReplay, unsentOnly: r.unsentOnly}
 	ctx = withState(ctx, st)
 	// Build the request around u itself: formatting it to a string and parsing it back would cost
 	// allocations on every call and could only lose the escaping.
@@ -92,8 +92,8 @@ func (c *Client) exchange(ctx context.Context, r *request) (*http.Response, *req
 	if r.contentType != "" {
 		h["Content-Type"] = []string{r.contentType}
 	}
-	if r.accept != "" {
-		h["Accept"] = []string{r.accept}
+	if r.accept != nil {
+		h["Accept"] = r.accept
 	} else {
 		h["Accept"] = acceptJSON
 	}
@@ -104,9 +104,9 @@ func (c *Client) exchange(ctx context.Context, r *request) (*http.Response, *req
 			resp.Body.Close()
 		}
 		if ctxErr := ctx.Err(); ctxErr != nil {
-			return nil, nil, fmt.Errorf("workerskv: %s %s: %w", st.method, st.path, ctxErr)
+			return nil, nil, fmt.Errorf("workerskv: %s %s: %w", st.method, st.path(), ctxErr)
 		}
-		return nil, nil, fmt.Errorf("workerskv: %s %s after %d attempts: %w", st.method, st.path, st.attempts, stripURL(err))
+		return nil, nil, fmt.Errorf("workerskv: %s %s after %d attempts: %w", st.method, st.path(), st.attempts, stripURL(err))
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return nil, nil, apiError(resp, st)
@@ -138,16 +138,16 @@ func call[T any](ctx context.Context, c *Client, r *request) (T, *envelope.Resul
 	defer resp.Body.Close()
 	body, err := readAll(resp)
 	if err != nil {
-		return zero, nil, fmt.Errorf("workerskv: %s %s: reading response: %w", st.method, st.path, err)
+		return zero, nil, fmt.Errorf("workerskv: %s %s: reading response: %w", st.method, st.path(), err)
 	}
 	env, err := envelope.Decode[T](body)
 	if err != nil {
-		return zero, nil, fmt.Errorf("workerskv: %s %s: malformed response (%s): %w", st.method, st.path, excerpt(body), err)
+		return zero, nil, fmt.Errorf("workerskv: %s %s: malformed response (%s): %w", st.method, st.path(), excerpt(body), err)
 	}
 	if !env.Success {
 		return zero, nil, &APIError{
 			StatusCode: resp.StatusCode, Errors: convertErrors(env.Errors, body), RayID: resp.Header.Get("Cf-Ray"),
-			Method: st.method, Path: st.path, Attempts: st.attempts,
+			Method: st.method, Path: st.path(), Attempts: st.attempts,
 		}
 	}
 	return env.Result, env.ResultInfo, nil
@@ -181,7 +181,7 @@ func apiError(resp *http.Response, st *reqState) *APIError {
 		StatusCode: resp.StatusCode,
 		RayID:      resp.Header.Get("Cf-Ray"),
 		Method:     st.method,
-		Path:       st.path,
+		Path:       st.path(),
 		Attempts:   st.attempts,
 		RetryAfter: st.retryAfter,
 	}
@@ -229,11 +229,6 @@ func excerpt(body []byte) string {
 		b.WriteString("…")
 	}
 	return b.String()
-}
-
-// relPath is the escaped request path relative to the base URL.
-func relPath(u *url.URL, co *core) string {
-	return strings.TrimPrefix(u.EscapedPath(), co.base.EscapedPath())
 }
 
 // stripURL removes the URL from a *url.Error: the error message already names method and path.

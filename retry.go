@@ -82,7 +82,7 @@ func (co *core) prepareRetry(req *http.Request) error {
 	st := stateOf(ctx)
 	attrs := []slog.Attr{
 		slog.String("method", st.method),
-		slog.String("path", st.path),
+		slog.String("path", st.path()),
 		slog.Int("attempt", st.attempts+1),
 	}
 	if st.lastErr != nil {

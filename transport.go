@@ -4,6 +4,8 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/go-retryablehttp"
@@ -88,10 +90,16 @@ func stripCredentialsOnRedirect(next func(*http.Request, []*http.Request) error)
 }
 
 // reqState travels in a request's context and carries what the retry policy needs to know about it.
+//
+// It is itself the request's context (it embeds the caller's), so that carrying it costs no
+// context.WithValue allocation per request.
 type reqState struct {
-	// method and path (escaped, relative to the base URL) name the request in errors and logs.
-	method, path string
-	attempts     int
+	context.Context
+	// method and the URL name the request in errors and logs; basePath is the base URL's escaped path.
+	method   string
+	url      *url.URL
+	basePath string
+	attempts int
 	// noReplay: the body cannot be sent twice (a plain io.Reader), so never retry.
 	noReplay bool
 	// unsentOnly: retry only when the request provably never reached the server, or on 429
@@ -108,7 +116,24 @@ type reqState struct {
 type stateKey struct{}
 
 func withState(ctx context.Context, st *reqState) context.Context {
-	return context.WithValue(ctx, stateKey{}, st)
+	st.Context = ctx
+	return st
+}
+
+// Value answers stateKey with the state itself and passes every other key to the caller's context.
+func (st *reqState) Value(key any) any {
+	if _, ok := key.(stateKey); ok {
+		return st
+	}
+	return st.Context.Value(key)
+}
+
+// path is the escaped request path relative to the base URL, for errors and logs.
+func (st *reqState) path() string {
+	if st.url == nil {
+		return ""
+	}
+	return strings.TrimPrefix(st.url.EscapedPath(), st.basePath)
 }
 
 func stateOf(ctx context.Context) *reqState {

@@ -80,9 +80,12 @@ func (s *ValuesService) getValue(ctx context.Context, namespaceID, key string) (
 		return nil, err
 	}
 	return s.client.send(ctx, &request{
-		method: http.MethodGet, segments: s.client.nsPath(namespaceID, "values", key), accept: "application/octet-stream, application/json",
+		method: http.MethodGet, segments: s.client.nsPath(namespaceID, "values", key), accept: acceptValue,
 	})
 }
+
+// acceptValue is the Accept header of a value read: raw bytes, or a JSON error envelope.
+var acceptValue = []string{"application/octet-stream, application/json"}
 
 func expirationHeader(resp *http.Response) time.Time {
 	if v := resp.Header.Get("Expiration"); v != "" {
