@@ -116,10 +116,17 @@ func newClient(cfg *config) (*Client, error) {
 func parseBaseURL(s string) (*url.URL, error) {
 	u, err := url.Parse(s)
 	if err != nil {
+		// A *url.Error quotes the whole URL, which may carry a password or a token: keep the reason only.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
 		return nil, fmt.Errorf("workerskv: bad base URL: %w", err)
 	}
 	if (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
-		return nil, fmt.Errorf("workerskv: bad base URL %q: need http(s)://host[/path] without query, fragment or user info", s)
+		// Show scheme, host and path only: user info and query are where secrets would be.
+		shown := (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}).String()
+		return nil, fmt.Errorf("workerskv: bad base URL %q: need http(s)://host[/path] without query, fragment or user info", shown)
 	}
 	u.Path = strings.TrimSuffix(u.Path, "/")
 	u.RawPath = strings.TrimSuffix(u.RawPath, "/")
@@ -195,3 +202,14 @@ func (c *Client) String() string {
 
 // GoString is like String, so that %#v does not print credentials either.
 func (c *Client) GoString() string { return c.String() }
+
+// Format prints the client as String does, whatever the verb, for a Client value as well as a
+// pointer: without it fmt prints a Client value's fields, credentials included, for verbs such as %s,
+// %q or %t.
+func (c Client) Format(f fmt.State, _ rune) {
+	if c.core == nil {
+		_, _ = fmt.Fprint(f, "workerskv.Client{}")
+		return
+	}
+	_, _ = fmt.Fprint(f, c.String())
+}

@@ -2,6 +2,7 @@ package workerskv
 
 import (
 	"context"
+	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"log/slog"
@@ -155,10 +156,14 @@ func retryableError(err error) bool {
 	if errors.Is(err, context.Canceled) || errors.Is(err, errRateWait) {
 		return false
 	}
-	var certErr *x509.UnknownAuthorityError
+	// crypto/tls wraps every failed verification of the server's certificate in a
+	// *tls.CertificateVerificationError; the x509 errors (values, not pointers) are checked too for
+	// RoundTrippers that return them bare.
+	var verifyErr *tls.CertificateVerificationError
+	var certErr x509.UnknownAuthorityError
 	var hostErr x509.HostnameError
 	var invalidErr x509.CertificateInvalidError
-	if errors.As(err, &certErr) || errors.As(err, &hostErr) || errors.As(err, &invalidErr) {
+	if errors.As(err, &verifyErr) || errors.As(err, &certErr) || errors.As(err, &hostErr) || errors.As(err, &invalidErr) {
 		return false
 	}
 	if strings.Contains(err.Error(), "stopped after") || strings.Contains(err.Error(), "unsupported protocol scheme") {

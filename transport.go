@@ -1,7 +1,9 @@
 package workerskv
 
 import (
+	"bytes"
 	"context"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -10,6 +12,8 @@ import (
 
 	"github.com/hashicorp/go-retryablehttp"
 	"golang.org/x/time/rate"
+
+	"github.com/workerskv/workerskv/internal/limits"
 )
 
 // transport wraps the caller's RoundTripper: it paces attempts through the shared rate limiter and logs
@@ -39,6 +43,9 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		// The retry policy finds its state through resp.Request; not every RoundTripper sets it.
 		resp.Request = req
 	}
+	if resp != nil && (resp.StatusCode < 200 || resp.StatusCode > 299) {
+		redactCredentials(resp, req.Header)
+	}
 	if !t.logger.Enabled(ctx, slog.LevelDebug) {
 		return resp, err
 	}
@@ -57,6 +64,56 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	return resp, err
 }
 
+// redactCredentials makes the body of a failed response hide the credentials its request carried, so
+// that a server or proxy that reflects them (an echo of the request's headers in an error page) cannot
+// put them into an *APIError. The body is redacted when first read, up to the most an error reads.
+func redactCredentials(resp *http.Response, h http.Header) {
+	var secrets [][]byte
+	for _, name := range []string{"Authorization", "X-Auth-Key", "X-Auth-Email"} {
+		v := h.Get(name)
+		if name == "Authorization" {
+			v = strings.TrimSpace(strings.TrimPrefix(v, "Bearer "))
+		}
+		if v != "" {
+			secrets = append(secrets, []byte(v))
+		}
+	}
+	if len(secrets) == 0 || resp.Body == nil || resp.Body == http.NoBody {
+		return
+	}
+	resp.Body = &redactingBody{rc: resp.Body, secrets: secrets}
+	resp.ContentLength = -1
+}
+
+// redactingBody reads the first limits.MaxErrorBody bytes of rc at once and replaces the secrets in
+// them with "[REDACTED]"; the rest of rc (never read by the library) follows unchanged.
+type redactingBody struct {
+	rc      io.ReadCloser
+	secrets [][]byte
+	r       io.Reader
+}
+
+func (b *redactingBody) Read(p []byte) (int, error) {
+	if b.r == nil {
+		head, err := io.ReadAll(io.LimitReader(b.rc, limits.MaxErrorBody))
+		for _, s := range b.secrets {
+			head = bytes.ReplaceAll(head, s, []byte("[REDACTED]"))
+		}
+		rest := io.Reader(b.rc)
+		if err != nil {
+			rest = errReader{err}
+		}
+		b.r = io.MultiReader(bytes.NewReader(head), rest)
+	}
+	return b.r.Read(p)
+}
+
+func (b *redactingBody) Close() error { return b.rc.Close() }
+
+type errReader struct{ err error }
+
+func (e errReader) Read([]byte) (int, error) { return 0, e.err }
+
 // errRateWait is returned, with nothing sent, when the client-side rate limiter would have to wait past
 // the context's deadline (it refuses such a wait at once). It matches [context.DeadlineExceeded] and is
 // never retried.
@@ -70,11 +127,13 @@ func (rateWaitError) Error() string {
 
 func (rateWaitError) Is(target error) bool { return target == context.DeadlineExceeded }
 
-// stripCredentialsOnRedirect wraps a CheckRedirect function so that a redirect to another host never
-// carries the credentials (net/http keeps custom headers such as X-Auth-Key across hosts).
+// stripCredentialsOnRedirect wraps a CheckRedirect function so that a redirect to another origin (host,
+// port or scheme: https to http on the same host would send them in clear text) never carries the
+// credentials (net/http keeps custom headers such as X-Auth-Key across hosts, and every header from
+// https to http).
 func stripCredentialsOnRedirect(next func(*http.Request, []*http.Request) error) func(*http.Request, []*http.Request) error {
 	return func(req *http.Request, via []*http.Request) error {
-		if len(via) > 0 && req.URL.Host != via[0].URL.Host {
+		if len(via) > 0 && (req.URL.Host != via[0].URL.Host || req.URL.Scheme != via[0].URL.Scheme) {
 			req.Header.Del("Authorization")
 			req.Header.Del("X-Auth-Key")
 			req.Header.Del("X-Auth-Email")
