@@ -3,6 +3,7 @@ package emulator
 import (
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strings"
 	"time"
@@ -14,21 +15,51 @@ type bulkResult struct {
 	UnsuccessfulKeys   []string `json:"unsuccessful_keys"`
 }
 
-// bulkItem is one element of a bulk write body.
+// bulkItem is one element of a bulk write body; null members are unset.
 type bulkItem struct {
-	Key           *string         `json:"key"`
-	Value         *string         `json:"value"`
-	Base64        bool            `json:"base64"`
-	Expiration    *json.Number    `json:"expiration"`
-	ExpirationTTL *json.Number    `json:"expiration_ttl"`
-	Metadata      json.RawMessage `json:"metadata"`
+	Key           *string
+	Value         *string
+	Base64        *bool
+	Expiration    jsonNumber
+	ExpirationTTL jsonNumber
+	Metadata      json.RawMessage
 }
 
-// bulkGetBody is the body of bulk get.
+func (it *bulkItem) field(name string) any {
+	switch name {
+	case "key":
+		return &it.Key
+	case "value":
+		return &it.Value
+	case "base64":
+		return &it.Base64
+	case "expiration":
+		return &it.Expiration
+	case "expiration_ttl":
+		return &it.ExpirationTTL
+	case "metadata":
+		return &it.Metadata
+	}
+	return nil
+}
+
+// bulkGetBody is the body of bulk get; null members are unset.
 type bulkGetBody struct {
-	Keys         *[]string `json:"keys"`
-	Type         string    `json:"type"`
-	WithMetadata bool      `json:"withMetadata"`
+	Keys         *[]string
+	Type         *string
+	WithMetadata *bool
+}
+
+func (b *bulkGetBody) field(name string) any {
+	switch name {
+	case "keys":
+		return &b.Keys
+	case "type":
+		return &b.Type
+	case "withMetadata":
+		return &b.WithMetadata
+	}
+	return nil
 }
 
 // bulkGetEntry is one value of a bulk get with metadata.
@@ -52,9 +83,13 @@ func (e *Emulator) bulkWrite(w http.ResponseWriter, r *http.Request, rt *route) 
 	now := e.clock.Now()
 	visible := e.visibleFrom(now)
 	var writes []keyWrite
+	var scratch json.RawMessage
 	err := decodeArray(r, maxBulkWriteItems, "key-value pairs", func(dec *json.Decoder) *apiError {
 		var it bulkItem
-		if err := dec.Decode(&it); err != nil {
+		if err := decodeObject(dec, &scratch, it.field); err != nil {
+			if errors.Is(err, errNotNumber) {
+				return badRequest(codeInvalidExpiration, "expiration and expiration_ttl must be JSON numbers of seconds.")
+			}
 			return bodyError(err, maxBulkBodyBytes, "Each bulk write item must be an object with a string key and a string value.")
 		}
 		kw, aerr := bulkItemWrite(it, now)
@@ -88,7 +123,7 @@ func bulkItemWrite(it bulkItem, now time.Time) (keyWrite, *apiError) {
 		return keyWrite{}, badRequest(codeInvalidBody, "The bulk write item for key %q has no value.", clip(key))
 	}
 	value := []byte(*it.Value)
-	if it.Base64 {
+	if it.Base64 != nil && *it.Base64 {
 		decoded, err := base64.StdEncoding.DecodeString(*it.Value)
 		if err != nil {
 			decoded, err = base64.RawStdEncoding.DecodeString(*it.Value)
@@ -101,14 +136,7 @@ func bulkItemWrite(it bulkItem, now time.Time) (keyWrite, *apiError) {
 	if len(value) > maxValueBytes {
 		return keyWrite{}, errValueTooLarge(len(value))
 	}
-	var exp, ttl string
-	if it.Expiration != nil {
-		exp = it.Expiration.String()
-	}
-	if it.ExpirationTTL != nil {
-		ttl = it.ExpirationTTL.String()
-	}
-	expiration, err := resolveExpiration(exp, ttl, now)
+	expiration, err := resolveExpiration(string(it.Expiration), string(it.ExpirationTTL), now)
 	if err != nil {
 		return keyWrite{}, err
 	}
@@ -155,10 +183,11 @@ func (e *Emulator) bulkDelete(w http.ResponseWriter, r *http.Request, rt *route)
 	return nil
 }
 
-// decodeArray streams the JSON array in r's body, calling each for every
-// element, and refuses more than maxItems elements without reading further.
+// decodeArray streams the JSON array in r's body (valid UTF-8, nothing after
+// the array), calling each for every element, and refuses more than maxItems
+// elements without reading further.
 func decodeArray(r *http.Request, maxItems int, what string, each func(*json.Decoder) *apiError) *apiError {
-	dec := json.NewDecoder(r.Body)
+	dec := newJSONDecoder(r.Body)
 	const notArray = "The request body must be a JSON array."
 	tok, err := dec.Token()
 	if err != nil {
@@ -178,6 +207,9 @@ func decodeArray(r *http.Request, maxItems int, what string, each func(*json.Dec
 	if _, err := dec.Token(); err != nil {
 		return bodyError(err, maxBulkBodyBytes, notArray)
 	}
+	if err := expectEnd(dec); err != nil {
+		return bodyError(err, maxBulkBodyBytes, notArray)
+	}
 	return nil
 }
 
@@ -187,7 +219,8 @@ func decodeArray(r *http.Request, maxItems int, what string, each func(*json.Dec
 // are strings, any bytes that are not UTF-8 replaced by U+FFFD.
 func (e *Emulator) bulkGet(w http.ResponseWriter, r *http.Request, rt *route) error {
 	var body bulkGetBody
-	if err := decodeJSONBody(w, r, maxJSONBodyBytes, &body); err != nil {
+	const what = `Request body is not valid JSON of the expected shape, {"keys": [string], "type": "text"|"json", "withMetadata": bool}.`
+	if err := decodeJSONObject(w, r, maxJSONBodyBytes, body.field, what); err != nil {
 		return err
 	}
 	if body.Keys == nil {
@@ -197,9 +230,14 @@ func (e *Emulator) bulkGet(w http.ResponseWriter, r *http.Request, rt *route) er
 	if len(keys) > maxBulkGetKeys {
 		return badRequest(codeTooManyItems, "A bulk get may ask for at most %d keys.", maxBulkGetKeys)
 	}
-	if body.Type != "" && body.Type != "text" && body.Type != "json" {
-		return badRequest(codeInvalidBody, "Invalid type %q: it must be text or json.", clip(body.Type))
+	typ := "text"
+	if body.Type != nil && *body.Type != "" {
+		typ = *body.Type
 	}
+	if typ != "text" && typ != "json" {
+		return badRequest(codeInvalidBody, "Invalid type %q: it must be text or json.", clip(typ))
+	}
+	withMetadata := body.WithMetadata != nil && *body.WithMetadata
 	for _, k := range keys {
 		if err := validateKey(k); err != nil {
 			return err
@@ -217,7 +255,7 @@ func (e *Emulator) bulkGet(w http.ResponseWriter, r *http.Request, rt *route) er
 			continue
 		}
 		var val any
-		if body.Type == "json" {
+		if typ == "json" {
 			if !json.Valid(v.value) {
 				return badRequest(codeValueNotJSON, "The value of key %q is not valid JSON.", clip(k))
 			}
@@ -225,7 +263,7 @@ func (e *Emulator) bulkGet(w http.ResponseWriter, r *http.Request, rt *route) er
 		} else {
 			val = strings.ToValidUTF8(string(v.value), "\uFFFD")
 		}
-		if body.WithMetadata {
+		if withMetadata {
 			values[k] = bulkGetEntry{Value: val, Metadata: v.metadata, Expiration: v.expiration}
 		} else {
 			values[k] = val

@@ -50,8 +50,31 @@
 //
 // A value write whose body is multipart/form-data is streamed part by part:
 // part "value" (a plain field or a file) is required, part "metadata" is
-// optional JSON. Any other body is the raw value, whatever its Content-Type
-// (application/octet-stream, text/plain, */* or none).
+// optional JSON; the body must end with its closing boundary. Any other body
+// is the raw value, whatever its Content-Type (application/octet-stream,
+// text/plain, */* or none).
+//
+// # Request syntax
+//
+// The JSON bodies (namespace create and rename, bulk write, delete and get)
+// are read as JSON whatever their Content-Type (none, text/plain, a form
+// type), as Cloudflare's API most likely does (uncertain), but strictly as
+// the schema spells them: the body must be valid UTF-8 (a stray byte is
+// refused rather than stored as U+FFFD, which would write another key);
+// member names match exactly ("Key" is an unknown member, not "key");
+// unknown members are ignored and a repeated member's last value wins, null
+// included; expiration and expiration_ttl must be JSON numbers, not strings;
+// nothing may follow the value. An escaped lone surrogate ("\ud800") is
+// valid JSON and decodes to U+FFFD, as a JavaScript service storing the
+// string as UTF-8 would. Metadata must be UTF-8 JSON in a multipart body
+// too.
+//
+// Unknown query parameters are ignored, as Cloudflare's API appears to
+// (uncertain); a query string that cannot be decoded (bad percent-encoding,
+// a ";" separator) is refused rather than partly dropped. expiration and
+// expiration_ttl are decimal numbers (Go's 0x1p6, inf, +60 or 1_000 are
+// not). A path with bad percent-encoding never reaches the emulator:
+// net/http answers it 400.
 //
 // # Authentication and accounts
 //
@@ -84,13 +107,15 @@
 //	400    10020  key invalid: empty, over 512 bytes, "." or "..", not UTF-8, bad percent-encoding
 //	400    10022  too many items: bulk write or delete over 10,000, bulk get over 100
 //	413    10024  value over 25 MiB (26,214,400 bytes), or request body over its cap
-//	400    10025  metadata not valid JSON or over 1,024 bytes (compacted)
-//	400    10027  malformed body: bad JSON, missing fields, no value part, bad base64, bad type
+//	400    10025  metadata not valid UTF-8 JSON or over 1,024 bytes (compacted)
+//	400    10027  malformed body: bad JSON, not UTF-8, data after the JSON value,
+//	              missing fields, no value part or closing boundary, bad base64, bad type
 //	400    10028  bulk get with type json of a value that is not JSON
 //	400    10029  invalid cursor
 //	400    10031  invalid query parameter: limit not 10-1000, per_page not 1-1000,
-//	              page below 1, order not id|title, direction not asc|desc
-//	400    10033  invalid expiration or expiration_ttl
+//	              page below 1, order not id|title, direction not asc|desc,
+//	              or a query string that cannot be decoded
+//	400    10033  invalid expiration or expiration_ttl (also one that is not a JSON number)
 //	429    10429  injected rate limit (with Retry-After), see Faults
 //	500/503 10001 injected server error, see Faults; also any internal failure
 //

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"net/http"
+	"net/url"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -70,7 +71,8 @@ func New(opts ...Option) *Emulator {
 
 // ServeHTTP answers one KV REST API request. In order: fault injection (when
 // configured), routing (404 code 7003, 405 code 7001), authentication, the
-// account check, then the endpoint itself.
+// account check, the query string's syntax (400 code 10031), then the
+// endpoint itself.
 func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	e.counters.requests.Add(1)
 	w.Header().Set("Cf-Ray", e.nextRay())
@@ -88,6 +90,12 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if !e.accounts[rt.account] {
 		writeError(w, errAuthentication)
+		return
+	}
+	if _, err := url.ParseQuery(r.URL.RawQuery); err != nil {
+		// Parameters that cannot be decoded are refused rather than dropped, so
+		// that a mangled expiration_ttl never writes a key that does not expire.
+		writeError(w, badRequest(codeInvalidParam, "Malformed query string: parameters must be percent-encoded and separated by &."))
 		return
 	}
 	if err := rt.handle(e, w, r, rt); err != nil {

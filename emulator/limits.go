@@ -76,9 +76,12 @@ func validateTitle(title *string) *apiError {
 	return nil
 }
 
-// normalizeMetadata validates metadata JSON, compacts it and checks the
-// 1,024-byte limit. JSON null means no metadata and returns nil.
+// normalizeMetadata validates metadata JSON (UTF-8 text, RFC 8259), compacts
+// it and checks the 1,024-byte limit. JSON null means no metadata and returns nil.
 func normalizeMetadata(raw []byte) (json.RawMessage, *apiError) {
+	if !utf8.Valid(raw) {
+		return nil, badRequest(codeInvalidMetadata, "Metadata is not valid UTF-8.")
+	}
 	var buf bytes.Buffer
 	if err := json.Compact(&buf, raw); err != nil {
 		return nil, badRequest(codeInvalidMetadata, "Metadata is not valid JSON.")
@@ -108,8 +111,13 @@ func errBodyTooLarge(limit int64) *apiError {
 // MaxBytesReader limit becomes 413, anything else a 400 with what.
 func bodyError(err error, limit int64, what string) *apiError {
 	var mbe *http.MaxBytesError
-	if errors.As(err, &mbe) {
+	switch {
+	case errors.As(err, &mbe):
 		return errBodyTooLarge(limit)
+	case errors.Is(err, errNotUTF8):
+		return badRequest(codeInvalidBody, "The request body is not valid UTF-8.")
+	case errors.Is(err, errTrailingData):
+		return badRequest(codeInvalidBody, "The request body has data after its JSON value.")
 	}
 	return badRequest(codeInvalidBody, "%s", what)
 }
@@ -157,8 +165,12 @@ func resolveExpiration(expiration, ttl string, now time.Time) (int64, *apiError)
 }
 
 // parseSeconds parses a non-negative whole number of seconds. Integral
-// numbers written with a fraction or an exponent (1.7e9) are accepted.
+// numbers written with a fraction or an exponent (1.7e9) are accepted; Go's
+// other number forms (0x1p6, inf, +60, 1_000) are not.
 func parseSeconds(name, s string) (int64, *apiError) {
+	if !isDecimal(s) {
+		return 0, badRequest(codeInvalidExpiration, "Invalid %s of %s. It must be a non-negative integer number of seconds.", name, clip(s))
+	}
 	n, err := strconv.ParseInt(s, 10, 64)
 	if err != nil {
 		f, ferr := strconv.ParseFloat(s, 64)
@@ -199,13 +211,38 @@ func clip(s string) string {
 	return strings.ToValidUTF8(s[:n], "") + "..."
 }
 
-// decodeJSONBody decodes r's body, at most limit bytes, into v.
-func decodeJSONBody(w http.ResponseWriter, r *http.Request, limit int64, v any) *apiError {
-	if err := limitBody(w, r, limit); err != nil {
-		return err
+// isDecimal reports whether s is a decimal number as JSON writes one, leading
+// zeros allowed: an optional minus sign, digits, an optional fraction and an
+// optional exponent.
+func isDecimal(s string) bool {
+	i := 0
+	digits := func() bool {
+		j := i
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+		return i > j
 	}
-	if err := json.NewDecoder(r.Body).Decode(v); err != nil {
-		return bodyError(err, limit, "Request body is not valid JSON of the expected shape.")
+	if i < len(s) && s[i] == '-' {
+		i++
 	}
-	return nil
+	if !digits() {
+		return false
+	}
+	if i < len(s) && s[i] == '.' {
+		i++
+		if !digits() {
+			return false
+		}
+	}
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		i++
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
+			i++
+		}
+		if !digits() {
+			return false
+		}
+	}
+	return i == len(s)
 }

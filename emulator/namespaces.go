@@ -32,6 +32,25 @@ type titleBody struct {
 	Title *string `json:"title"`
 }
 
+func (b *titleBody) field(name string) any {
+	if name == "title" {
+		return &b.Title
+	}
+	return nil
+}
+
+// decodeTitle reads the body of create and rename.
+func decodeTitle(w http.ResponseWriter, r *http.Request) (string, *apiError) {
+	var body titleBody
+	if err := decodeJSONObject(w, r, maxJSONBodyBytes, body.field, `Request body is not valid JSON of the expected shape, {"title": string}.`); err != nil {
+		return "", err
+	}
+	if err := validateTitle(body.Title); err != nil {
+		return "", err
+	}
+	return *body.Title, nil
+}
+
 // listNamespaces serves GET NS: page-number paging, ordered by id (the
 // default) or title, ascending (the default) or descending.
 func (e *Emulator) listNamespaces(w http.ResponseWriter, r *http.Request, rt *route) error {
@@ -75,15 +94,12 @@ func (e *Emulator) listNamespaces(w http.ResponseWriter, r *http.Request, rt *ro
 
 // createNamespace serves POST NS.
 func (e *Emulator) createNamespace(w http.ResponseWriter, r *http.Request, rt *route) error {
-	var body titleBody
-	if err := decodeJSONBody(w, r, maxJSONBodyBytes, &body); err != nil {
-		return err
-	}
-	if err := validateTitle(body.Title); err != nil {
+	title, err := decodeTitle(w, r)
+	if err != nil {
 		return err
 	}
 	for {
-		ns, err := e.store.createNamespace(rt.account, newNamespaceID(), *body.Title)
+		ns, err := e.store.createNamespace(rt.account, newNamespaceID(), title)
 		if errors.Is(err, errIDTaken) {
 			continue
 		}
@@ -111,14 +127,11 @@ func (e *Emulator) renameNamespace(w http.ResponseWriter, r *http.Request, rt *r
 	if _, err := e.store.namespaceInfo(rt.account, rt.namespace); err != nil {
 		return err
 	}
-	var body titleBody
-	if err := decodeJSONBody(w, r, maxJSONBodyBytes, &body); err != nil {
-		return err
+	title, aerr := decodeTitle(w, r)
+	if aerr != nil {
+		return aerr
 	}
-	if err := validateTitle(body.Title); err != nil {
-		return err
-	}
-	ns, err := e.store.renameNamespace(rt.account, rt.namespace, *body.Title)
+	ns, err := e.store.renameNamespace(rt.account, rt.namespace, title)
 	if err != nil {
 		return err
 	}

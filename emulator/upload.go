@@ -25,7 +25,14 @@ func readValueBody(w http.ResponseWriter, r *http.Request) (value []byte, metada
 		if err != nil || params["boundary"] == "" {
 			return nil, nil, badRequest(codeInvalidBody, "Content-Type multipart/form-data needs a boundary parameter.")
 		}
-		return readMultipartValue(multipart.NewReader(r.Body, params["boundary"]))
+		body := &closeWatcher{r: r.Body, pat: []byte("\n--" + params["boundary"] + "--")}
+		value, metadata, aerr := readMultipartValue(multipart.NewReader(body, params["boundary"]))
+		if aerr == nil && !body.seen {
+			// mime/multipart reports a body cut right after a boundary line
+			// as a clean end, like the closing boundary.
+			aerr = badRequest(codeInvalidBody, "The multipart/form-data body ends without its closing boundary.")
+		}
+		return value, metadata, aerr
 	}
 	var buf bytes.Buffer
 	if r.ContentLength > 0 {
@@ -47,7 +54,7 @@ func readMultipartValue(mr *multipart.Reader) (value []byte, metadata json.RawMe
 	var haveValue bool
 	for {
 		p, err := mr.NextPart()
-		if errors.Is(err, io.EOF) {
+		if errors.Is(err, io.EOF) { // a truncated body is caught by closeWatcher
 			break
 		}
 		if err != nil {
@@ -86,4 +93,30 @@ func readMultipartValue(mr *multipart.Reader) (value []byte, metadata json.RawMe
 		return nil, nil, badRequest(codeInvalidBody, "The multipart/form-data body has no \"value\" part.")
 	}
 	return value, metadata, nil
+}
+
+// closeWatcher passes a multipart body through and notes whether the close
+// delimiter (CRLF or LF, "--", the boundary, "--") went by, even split across
+// reads.
+type closeWatcher struct {
+	r    io.Reader
+	pat  []byte
+	tail []byte // the last len(pat)-1 bytes read
+	seen bool
+}
+
+func (c *closeWatcher) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	if c.seen || n == 0 {
+		return n, err
+	}
+	b, k := p[:n], len(c.pat)-1
+	head := append(c.tail, b[:min(len(b), k)]...) // the delimiter may straddle two reads
+	c.seen = bytes.Contains(head, c.pat) || bytes.Contains(b, c.pat)
+	if len(b) >= k {
+		c.tail = append(c.tail[:0], b[len(b)-k:]...)
+	} else {
+		c.tail = append(c.tail[:0], head[max(0, len(head)-k):]...)
+	}
+	return n, err
 }
