@@ -31,6 +31,8 @@ type Client struct {
 
 	core      *core
 	accountID string
+	// accountErr refuses every request of a copy made by WithAccount with an unusable account ID.
+	accountErr error
 }
 
 // core is what copies made by WithAccount share.
@@ -74,6 +76,8 @@ func newClient(cfg *config) (*Client, error) {
 		return nil, errors.New("workerskv: no credentials: use WithAPIToken or WithAPIKey (or set CLOUDFLARE_API_TOKEN)")
 	case cfg.token != "" && cfg.apiKey != "":
 		return nil, errors.New("workerskv: both an API token and an API key were given: use one")
+	case cfg.accountID != "" && validateID("account_id", cfg.accountID) != nil:
+		return nil, validateID("account_id", cfg.accountID)
 	case cfg.accountID == "":
 		return nil, errors.New("workerskv: no account ID: use WithAccountID (or set CLOUDFLARE_ACCOUNT_ID)")
 	}
@@ -175,7 +179,7 @@ func (co *core) newRetryClient(cfg *config) *retryablehttp.Client {
 // WithAccount returns a copy of c that addresses account id, sharing c's transport, credentials,
 // connection pool and rate limiter.
 func (c *Client) WithAccount(id string) *Client {
-	cp := &Client{core: c.core, accountID: id}
+	cp := &Client{core: c.core, accountID: id, accountErr: validateID("account_id", id)}
 	cp.wire()
 	return cp
 }

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Sentinel errors for the categories callers branch on. Match them with [errors.Is]; use [errors.As]
@@ -67,7 +69,13 @@ type APIError struct {
 func (e *APIError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "workerskv: %s %s: %d %s", e.Method, e.Path, e.StatusCode, http.StatusText(e.StatusCode))
+	// A server's messages are printed tamed: a few of them, each cut short, as one line of printable
+	// text, so that a hostile or broken server cannot flood or forge log lines.
 	for i, re := range e.Errors {
+		if i == maxPrintedErrors {
+			fmt.Fprintf(&b, "; and %d more", len(e.Errors)-i)
+			break
+		}
 		if i == 0 {
 			b.WriteString(": ")
 		} else {
@@ -76,7 +84,7 @@ func (e *APIError) Error() string {
 		if re.Code != 0 {
 			fmt.Fprintf(&b, "%d ", re.Code)
 		}
-		b.WriteString(re.Message)
+		b.WriteString(printable(re.Message, maxPrintedMessage))
 	}
 	if e.RetryAfter > 0 {
 		fmt.Fprintf(&b, " (retry after %s)", e.RetryAfter)
@@ -117,6 +125,42 @@ func (e *APIError) Is(target error) bool {
 		return target == ErrInvalidInput && !byCode
 	}
 	return false
+}
+
+// How much of the server's errors APIError.Error prints.
+const (
+	maxPrintedErrors  = 8
+	maxPrintedMessage = 256 // bytes
+)
+
+// printable returns s as one line of printable text of at most maxBytes bytes (plus "…" when cut):
+// invalid UTF-8 and control characters are dropped, and runs of white space become one space.
+func printable(s string, maxBytes int) string {
+	var b strings.Builder
+	space, cut := false, false
+	for _, r := range s {
+		if r == utf8.RuneError || !unicode.IsPrint(r) || unicode.IsSpace(r) {
+			space = true
+			continue
+		}
+		n := utf8.RuneLen(r)
+		if space && b.Len() > 0 {
+			n++
+		}
+		if b.Len()+n > maxBytes {
+			cut = true
+			break
+		}
+		if space && b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		space = false
+		b.WriteRune(r)
+	}
+	if cut {
+		b.WriteString("…")
+	}
+	return b.String()
 }
 
 // ValidationError reports input refused before any request was sent.

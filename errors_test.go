@@ -275,3 +275,22 @@ func TestCredentialsNeverLeak(t *testing.T) {
 		})
 	}
 }
+
+// TestAPIErrorMessageTamed: a server's messages are printed as one short line each, a few of them,
+// so a hostile server cannot forge log lines or flood them.
+func TestAPIErrorMessageTamed(t *testing.T) {
+	t.Parallel()
+	e := &workerskv.APIError{StatusCode: 400, Method: "GET", Path: "/x", Errors: []workerskv.ResponseError{
+		{Code: 1000, Message: "bad\r\nlevel=ERROR msg=forged\x1b[31m"},
+	}}
+	for i := range 20 {
+		e.Errors = append(e.Errors, workerskv.ResponseError{Code: 1001 + i, Message: strings.Repeat("é", 1000)})
+	}
+	s := e.Error()
+	if strings.ContainsAny(s, "\r\n\x1b") {
+		t.Fatalf("control characters printed: %q", s)
+	}
+	if !strings.Contains(s, "bad level=ERROR msg=forged [31m") || !strings.Contains(s, "and 13 more") || len(s) > 4096 {
+		t.Fatalf("message not tamed as expected (%d bytes): %q", len(s), s)
+	}
+}

@@ -185,14 +185,18 @@ func titleRequest(title string) ([]byte, error) {
 	return jsonBody(titleBody{Title: title})
 }
 
-func validateNamespaceID(id string) error {
+func validateNamespaceID(id string) error { return validateID("namespace_id", id) }
+
+// validateID refuses identifiers that would change the request path: empty, "." and "..", or over
+// the 32 characters Cloudflare's IDs have.
+func validateID(field, id string) error {
 	switch {
 	case id == "":
-		return invalid("namespace_id", "empty")
+		return invalid(field, "empty")
 	case id == "." || id == "..":
-		return invalid("namespace_id", "%q is not an ID", id)
+		return invalid(field, "%q is not an ID", id)
 	case len(id) > 32:
-		return invalid("namespace_id", "longer than 32 characters")
+		return invalid(field, "longer than 32 characters")
 	}
 	return nil
 }

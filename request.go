@@ -9,8 +9,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/google/go-querystring/query"
 	"github.com/hashicorp/go-retryablehttp"
@@ -51,6 +49,9 @@ func (c *Client) send(ctx context.Context, r *request) (*http.Response, error) {
 // exchange is send that also returns the request's state (method, relative path, attempts). Callers
 // use it rather than resp.Request, which a RoundTripper may leave nil and which a redirect changes.
 func (c *Client) exchange(ctx context.Context, r *request) (*http.Response, *reqState, error) {
+	if c.accountErr != nil {
+		return nil, nil, c.accountErr
+	}
 	co := c.core
 	u := pathseg.Join(co.base, r.segments...)
 	if r.query != nil {
@@ -203,32 +204,11 @@ func convertErrors(errs []envelope.Message, body []byte) []ResponseError {
 
 // excerpt makes a short, printable excerpt of a body that was not what was expected.
 func excerpt(body []byte) string {
-	const maxRunes = 120
-	if len(strings.TrimSpace(string(body[:min(len(body), 4096)]))) == 0 {
+	head := body[:min(len(body), 4096)]
+	if len(strings.TrimSpace(string(head))) == 0 {
 		return "empty response body"
 	}
-	var b strings.Builder
-	b.WriteString("body: ")
-	n, space := 0, false
-	for i := 0; i < len(body) && n < maxRunes; {
-		r, size := utf8.DecodeRune(body[i:])
-		i += size
-		if r == utf8.RuneError || !unicode.IsPrint(r) || unicode.IsSpace(r) {
-			space = true
-			continue
-		}
-		if space && n > 0 {
-			b.WriteByte(' ')
-			n++
-		}
-		space = false
-		b.WriteRune(r)
-		n++
-	}
-	if n >= maxRunes {
-		b.WriteString("…")
-	}
-	return b.String()
+	return "body: " + printable(string(head), 150)
 }
 
 // stripURL removes the URL from a *url.Error: the error message already names method and path.

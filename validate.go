@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"github.com/workerskv/workerskv/internal/limits"
 )
@@ -44,6 +45,9 @@ func encodeMetadata(m any) ([]byte, error) {
 		if b, err = json.Marshal(m); err != nil {
 			return nil, invalid("metadata", "cannot be encoded as JSON: %v", err)
 		}
+	}
+	if !utf8.Valid(b) {
+		return nil, invalid("metadata", "not valid UTF-8")
 	}
 	if len(b) > limits.MaxMetadataBytes {
 		return nil, invalid("metadata", "%d bytes serialized; the limit is %d", len(b), limits.MaxMetadataBytes)
