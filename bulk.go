@@ -99,16 +99,23 @@ func (s *BulkService) Put(ctx context.Context, namespaceID string, pairs []BulkP
 	if err := validateNamespaceID(namespaceID); err != nil {
 		return nil, err
 	}
+	// Check every pair first, keeping what the check worked out (expirations, encoded metadata), so
+	// the send pass only reads each value. An upper bound of each pair's size is enough to check it.
 	now := time.Now()
-	prepare := func(exact bool) itemPreparer {
-		return func(i int) (pairEncoding, error) { return preparePair(&pairs[i], now, exact) }
-	}
-	// An upper bound of each pair's size is enough to check it: values are read once, when sent.
-	if err := checkItems(len(pairs), prepare(false)); err != nil {
+	encs := make([]pairEncoding, len(pairs))
+	if err := checkItems(len(pairs), func(i int) (pairEncoding, error) {
+		var err error
+		encs[i], err = preparePair(&pairs[i], now, false)
+		return encs[i], err
+	}); err != nil {
 		return nil, err
 	}
 	j := newBulkJob(s.client, http.MethodPut, s.client.nsPath(namespaceID, "bulk"), withTotal(opts, len(pairs)))
-	return j.run(ctx, j.indexed(len(pairs), limits.MaxBulkWriteItems, prepare(true)))
+	return j.run(ctx, j.indexed(len(pairs), limits.MaxBulkWriteItems, func(i int) (pairEncoding, error) {
+		e := encs[i]
+		e.measureValue()
+		return e, nil
+	}))
 }
 
 // PutSeq is [BulkService.Put] for input that need not fit in memory: it reads pairs from seq as it

@@ -187,7 +187,15 @@ type pairEncoding struct {
 	exp, ttl int64
 	meta     []byte
 	text     bool // the value goes as JSON text, not base64
-	size     int
+	size     int  // of the whole item
+	valueLen int  // of the value's part of size
+}
+
+// measureValue decides how the value goes and sets the size to match (see [valueEncoding]).
+func (e *pairEncoding) measureValue() {
+	e.size -= e.valueLen
+	e.text, e.valueLen = valueEncoding(e.p.Value)
+	e.size += e.valueLen
 }
 
 // preparePair checks p and measures its encoding, or returns a [*ValidationError]. The value is sent
@@ -216,11 +224,8 @@ func preparePair(p *BulkPair, now time.Time, exact bool) (pairEncoding, error) {
 	if e.meta, err = encodeMetadata(p.Metadata); err != nil {
 		return e, err
 	}
-	valueLen := maxValueEncoding(len(p.Value))
-	if exact {
-		e.text, valueLen = valueEncoding(p.Value)
-	}
-	e.size = len(`{"key":,"value":}`) + jsonStringLen(p.Key) + valueLen
+	e.valueLen = maxValueEncoding(len(p.Value))
+	e.size = len(`{"key":,"value":}`) + jsonStringLen(p.Key) + e.valueLen
 	if e.exp != 0 {
 		e.size += len(`,"expiration":`) + digits(e.exp)
 	}
@@ -229,6 +234,9 @@ func preparePair(p *BulkPair, now time.Time, exact bool) (pairEncoding, error) {
 	}
 	if e.meta != nil {
 		e.size += len(`,"metadata":`) + len(e.meta)
+	}
+	if exact {
+		e.measureValue()
 	}
 	return e, nil
 }
@@ -278,34 +286,28 @@ func (e *pairEncoding) appendTo(dst []byte) []byte {
 // base64Suffix follows a base64-encoded value.
 const base64Suffix = `,"base64":true`
 
-// valueEncoding decides how a value is sent (see [preparePair]) and returns the length of its
-// encoding, the "base64" field included. It reads the value once, and stops early once base64 wins.
+// valueEncoding decides how a value is sent (see [preparePair]) and estimates the length of its
+// encoding, the "base64" field included: valid UTF-8 goes as text, anything else as base64. For text
+// the estimate leaves out escapes; [appendValueAs] measures the real text and falls back to base64
+// when escapes would make it longer, so the value is read only twice (the UTF-8 check, the copy).
 func valueEncoding(v []byte) (text bool, n int) {
-	b64 := maxValueEncoding(len(v))
-	n = len(v) + 2
-	for i := 0; i < len(v); {
-		c := v[i]
-		if c >= utf8.RuneSelf {
-			r, size := utf8.DecodeRune(v[i:])
-			if r == utf8.RuneError && size == 1 {
-				return false, b64 // not valid UTF-8
-			}
-			i += size
-			continue
-		}
-		switch {
-		case c == '"' || c == '\\' || c == '\n' || c == '\r' || c == '\t':
-			n++
-		case c < 0x20:
-			n += 5
-		}
-		if n > b64 {
-			return false, b64
-		}
-		i++
+	if utf8.Valid(v) {
+		return true, len(v) + 2
 	}
-	return true, n
+	return false, maxValueEncoding(len(v))
 }
+
+// jsonEscapeExtra is how many bytes JSON escaping adds to each byte: one for '"', '\\' and the
+// short-escaped controls, five for other controls (\u00XX), none for the rest.
+var jsonEscapeExtra = func() (t [256]uint8) {
+	for c := range 0x20 {
+		t[c] = 5
+	}
+	for _, c := range []byte{'"', '\\', '\n', '\r', '\t'} {
+		t[c] = 1
+	}
+	return t
+}()
 
 // maxValueEncoding is the length of a value's base64 encoding, the "base64" field included: the most
 // [valueEncoding] ever gives for n bytes.
@@ -319,7 +321,11 @@ func appendValue(dst, v []byte) []byte {
 
 func appendValueAs(dst, v []byte, text bool) []byte {
 	if text {
-		return appendJSONString(dst, v)
+		start := len(dst)
+		if dst = appendJSONString(dst, v); len(dst)-start <= maxValueEncoding(len(v)) {
+			return dst
+		}
+		dst = dst[:start] // mostly control characters: base64 is shorter
 	}
 	dst = append(dst, '"')
 	dst = base64.StdEncoding.AppendEncode(dst, v)
@@ -333,12 +339,7 @@ const hexDigits = "0123456789abcdef"
 func jsonStringLen[S ~string | ~[]byte](s S) int {
 	n := len(s) + 2
 	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c == '"' || c == '\\' || c == '\n' || c == '\r' || c == '\t':
-			n++
-		case c < 0x20:
-			n += 5
-		}
+		n += int(jsonEscapeExtra[s[i]])
 	}
 	return n
 }
@@ -349,7 +350,7 @@ func appendJSONString[S ~string | ~[]byte](dst []byte, s S) []byte {
 	start := 0
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' {
+		if jsonEscapeExtra[c] == 0 {
 			continue
 		}
 		dst = append(dst, s[start:i]...)
