@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/workerskv/workerskv/internal/envelope"
+	"github.com/workerskv/workerskv/internal/keypage"
 	"github.com/workerskv/workerskv/internal/limits"
 )
 
@@ -30,6 +32,19 @@ type wireKey struct {
 	Name       string          `json:"name"`
 	Expiration float64         `json:"expiration"`
 	Metadata   json.RawMessage `json:"metadata"`
+}
+
+// decodeKeyPage is the fast path of a key list: one pass, no reflection (see internal/keypage).
+func decodeKeyPage(body []byte) ([]wireKey, *envelope.ResultInfo, bool) {
+	keys, cursor, ok := keypage.Decode(body)
+	if !ok {
+		return nil, nil, false
+	}
+	wire := make([]wireKey, len(keys))
+	for i, k := range keys {
+		wire[i] = wireKey{Name: k.Name, Expiration: k.Expiration, Metadata: k.Metadata}
+	}
+	return wire, &envelope.ResultInfo{Cursor: cursor}, true
 }
 
 func (w *wireKey) key() Key {
@@ -81,7 +96,7 @@ func (s *KeysService) List(ctx context.Context, namespaceID string, opts *ListKe
 	if opts != nil && *opts != (ListKeysOptions{}) {
 		r.query = opts
 	}
-	wire, info, err := call[[]wireKey](ctx, s.client, r)
+	wire, info, err := callFast(ctx, s.client, r, decodeKeyPage)
 	if err != nil {
 		return nil, err
 	}

@@ -131,6 +131,12 @@ func (*noResult) UnmarshalJSON([]byte) error { return nil }
 
 // call executes r and decodes the v4 envelope's result into a T.
 func call[T any](ctx context.Context, c *Client, r *request) (T, *envelope.ResultInfo, error) {
+	return callFast[T](ctx, c, r, nil)
+}
+
+// callFast is call with a fast decoder tried first on the body; when it declines (ok false), the body
+// is decoded with encoding/json as usual.
+func callFast[T any](ctx context.Context, c *Client, r *request, fast func(body []byte) (T, *envelope.ResultInfo, bool)) (T, *envelope.ResultInfo, error) {
 	var zero T
 	resp, st, err := c.exchange(ctx, r)
 	if err != nil {
@@ -140,6 +146,11 @@ func call[T any](ctx context.Context, c *Client, r *request) (T, *envelope.Resul
 	body, err := readAll(resp)
 	if err != nil {
 		return zero, nil, fmt.Errorf("workerskv: %s %s: reading response: %w", st.method, st.path(), err)
+	}
+	if fast != nil {
+		if res, info, ok := fast(body); ok {
+			return res, info, nil
+		}
 	}
 	env, err := envelope.Decode[T](body)
 	if err != nil {
