@@ -1,7 +1,6 @@
 package workerskv
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"iter"
@@ -32,7 +31,7 @@ func (kv *KV) Get(ctx context.Context, key string) ([]byte, error) {
 
 // Put writes a value; see [ValuesService.Put]. opts may be nil.
 func (kv *KV) Put(ctx context.Context, key string, value []byte, opts *PutOptions) error {
-	return kv.client.Values.Put(ctx, kv.id, key, bytes.NewReader(value), opts)
+	return kv.client.Values.put(ctx, kv.id, key, value, nil, opts)
 }
 
 // Delete removes a key; see [ValuesService.Delete].

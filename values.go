@@ -99,10 +99,11 @@ func expirationHeader(resp *http.Response) time.Time {
 // Put writes a value (PUT .../namespaces/{namespace_id}/values/{key_name}), replacing any value,
 // expiration and metadata the key had. Without metadata the body is the raw bytes
 // (application/octet-stream); with metadata it is multipart/form-data with parts "metadata" and
-// "value". The value is streamed, never copied into memory.
+// "value". A large value is streamed, never copied into memory; a seekable value of at most 64 KiB is
+// read once into a buffer and sent from it, which is faster for small values.
 //
 // When value is an [io.ReadSeeker] (a *bytes.Reader, *strings.Reader or regular *os.File) the upload
-// is retried like any other request: each attempt rewinds it to where it was when Put was called, and
+// is retried like any other request: each attempt sends it from where it was when Put was called, and
 // the value is not read after Put returns. Any other reader, or one whose Seek fails (os.Stdin on a
 // pipe), can be read only once, so its upload is sent once and not retried.
 //
@@ -110,14 +111,24 @@ func expirationHeader(resp *http.Response) time.Time {
 // expiration less than 60s ahead) gives a [*ValidationError] before anything is sent. A reader of
 // unknown size that yields more than 25 MiB ends the upload with a [*ValidationError] too.
 func (s *ValuesService) Put(ctx context.Context, namespaceID, key string, value io.Reader, opts *PutOptions) error {
+	if value == nil {
+		return invalid("value", "nil reader")
+	}
+	return s.put(ctx, namespaceID, key, nil, value, opts)
+}
+
+// smallValue is the size up to which a value is sent from one in-memory buffer rather than streamed:
+// net/http writes a request whose body it knows to be in memory in one go, while a streamed body
+// costs an extra write of the headers and a wake-up of the server.
+const smallValue = 64 << 10
+
+// put writes a value held in memory (mem, when value is nil) or read from value.
+func (s *ValuesService) put(ctx context.Context, namespaceID, key string, mem []byte, value io.Reader, opts *PutOptions) error {
 	if err := validateNamespaceID(namespaceID); err != nil {
 		return err
 	}
 	if err := validateKey(key); err != nil {
 		return err
-	}
-	if value == nil {
-		return invalid("value", "nil reader")
 	}
 	var o PutOptions
 	if opts != nil {
@@ -131,25 +142,48 @@ func (s *ValuesService) Put(ctx context.Context, namespaceID, key string, value 
 	if err != nil {
 		return err
 	}
+	if value == nil && mem == nil {
+		mem = []byte{}
+	}
+	if value != nil {
+		if mem, err = readSmall(value); err != nil {
+			return err
+		}
+	} else if len(mem) > limits.MaxValueBytes {
+		return invalid("value", "%d bytes; the limit is %d", len(mem), limits.MaxValueBytes)
+	}
+	r := &request{
+		method:      http.MethodPut,
+		segments:    s.client.nsPath(namespaceID, "values", key),
+		contentType: "application/octet-stream",
+	}
+	if exp != 0 || ttl != 0 {
+		r.query = url.Values(expirationQuery(exp, ttl))
+	}
+	var f formbody.Frame
+	if meta != nil {
+		f = formbody.New(meta)
+		r.contentType = f.ContentType
+	}
+	switch {
+	case mem != nil && meta == nil:
+		r.body = mem
+	case mem != nil && len(mem) <= smallValue:
+		r.body = append(append(append(make([]byte, 0, f.Len(int64(len(mem)))), f.Prefix...), mem...), f.Suffix...)
+	case mem != nil:
+		value = bytes.NewReader(mem)
+	}
+	if r.body != nil {
+		_, _, err = call[noResult](ctx, s.client, r)
+		return err
+	}
 	vb, size, replayable, err := newValueBody(value)
 	if err != nil {
 		return err
 	}
 	open := retryablehttp.ReaderFunc(vb.open)
-	r := &request{
-		method:      http.MethodPut,
-		segments:    s.client.nsPath(namespaceID, "values", key),
-		body:        open,
-		bodyLen:     size,
-		contentType: "application/octet-stream",
-		noReplay:    !replayable,
-	}
-	if exp != 0 || ttl != 0 {
-		r.query = url.Values(expirationQuery(exp, ttl))
-	}
+	r.body, r.bodyLen, r.noReplay = open, size, !replayable
 	if meta != nil {
-		f := formbody.New(meta)
-		r.contentType = f.ContentType
 		r.body = framed(open, f)
 		if size >= 0 {
 			r.bodyLen = f.Len(size)
@@ -162,6 +196,35 @@ func (s *ValuesService) Put(ctx context.Context, namespaceID, key string, value 
 		return errValueTooLarge
 	}
 	return err
+}
+
+// readSmall reads a seekable value of at most smallValue bytes into memory, from where it is now, and
+// returns nil (reading nothing) for any other value.
+func readSmall(value io.Reader) ([]byte, error) {
+	rs, ok := value.(io.ReadSeeker)
+	if !ok {
+		return nil, nil
+	}
+	start, err := rs.Seek(0, io.SeekCurrent)
+	if err != nil {
+		return nil, nil // a pipe: streamed once
+	}
+	end, err := rs.Seek(0, io.SeekEnd)
+	if err != nil {
+		return nil, fmt.Errorf("workerskv: value: %w", err)
+	}
+	if _, err := rs.Seek(start, io.SeekStart); err != nil {
+		return nil, fmt.Errorf("workerskv: value: %w", err)
+	}
+	n := end - start
+	if n < 0 || n > smallValue {
+		return nil, nil
+	}
+	buf := make([]byte, n)
+	if _, err := io.ReadFull(rs, buf); err != nil {
+		return nil, fmt.Errorf("workerskv: reading value: %w", err)
+	}
+	return buf, nil
 }
 
 // errValueTooLarge ends an upload of unknown size that passes the value limit.

@@ -412,3 +412,16 @@ func TestValuesPutFromReaderPosition(t *testing.T) {
 		t.Fatalf("requests %+v, lengths %v; want two attempts sending %q", reqs, lens.n, "defgh")
 	}
 }
+
+// TestKVPutNilValue: a nil []byte through the handle is an empty value, not a crash.
+func TestKVPutNilValue(t *testing.T) {
+	t.Parallel()
+	c, m := setup(t)
+	m.on("PUT", nsURL+"/"+testNS+"/values/k", jsonResponder(200, envelope("null")))
+	if err := c.Namespace(testNS).Put(t.Context(), "k", nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if reqs := m.requests(); len(reqs) != 1 || len(reqs[0].Body) != 0 {
+		t.Fatalf("requests: %+v", reqs)
+	}
+}
