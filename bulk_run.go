@@ -13,7 +13,7 @@ import (
 type bulkJob struct {
 	c        *Client
 	method   string
-	segments []string
+	segments segments
 	opts     BulkOptions
 
 	mu       sync.Mutex
@@ -25,8 +25,8 @@ type bulkJob struct {
 	cancel      context.CancelFunc
 }
 
-func newBulkJob(c *Client, method string, segments []string, opts *BulkOptions) *bulkJob {
-	j := &bulkJob{c: c, method: method, segments: segments, opts: opts.normalized()}
+func newBulkJob(c *Client, method string, path segments, opts *BulkOptions) *bulkJob {
+	j := &bulkJob{c: c, method: method, segments: path, opts: opts.normalized()}
 	j.progress.Total = -1
 	return j
 }

@@ -21,7 +21,7 @@ import (
 // request describes one API call for the executor.
 type request struct {
 	method   string
-	segments []string // path below the account's KV namespaces collection, unescaped
+	segments segments // path from the base URL, unescaped
 	query    any      // a go-querystring struct, url.Values, or nil
 	// body is nil, a []byte, or a retryablehttp.ReaderFunc that returns the body from its start.
 	body        any
@@ -32,11 +32,18 @@ type request struct {
 	unsentOnly  bool     // not idempotent: retry only if never sent, or on 429
 }
 
-// nsPath is the path of the account's KV namespaces collection plus more segments.
-func (c *Client) nsPath(more ...string) []string {
-	p := make([]string, 0, 5+len(more))
-	p = append(p, "accounts", c.accountID, "storage", "kv", "namespaces")
-	return append(p, more...)
+// segments is a request path as its unescaped segments, held by value so that building a path
+// costs no allocation: the longest path has 8 segments.
+type segments struct {
+	s [8]string
+	n int
+}
+
+// nsPath is the path of the account's KV namespaces collection plus up to 3 more segments.
+func (c *Client) nsPath(more ...string) segments {
+	p := segments{s: [8]string{"accounts", c.accountID, "storage", "kv", "namespaces"}}
+	p.n = 5 + copy(p.s[5:], more)
+	return p
 }
 
 // send executes r with retries and returns the successful (2xx) response with its body open, or an
@@ -53,7 +60,7 @@ func (c *Client) exchange(ctx context.Context, r *request) (*http.Response, *req
 		return nil, nil, c.accountErr
 	}
 	co := c.core
-	u := pathseg.Join(co.base, r.segments...)
+	u := pathseg.Join(co.base, r.segments.s[:r.segments.n]...)
 	if r.query != nil {
 		var vals url.Values
 		switch q := r.query.(type) {
@@ -71,11 +78,11 @@ func (c *Client) exchange(ctx context.Context, r *request) (*http.Response, *req
 	ctx = withState(ctx, st)
 	// Build the request around u itself: formatting it to a string and parsing it back would cost
 	// allocations on every call and could only lose the escaping.
-	hreq, err := http.NewRequestWithContext(ctx, r.method, "", nil)
-	if err != nil {
-		return nil, nil, fmt.Errorf("workerskv: building request: %w", err)
-	}
-	hreq.URL, hreq.Host = u, u.Host
+	hreq := (&http.Request{
+		Method: r.method, URL: u, Host: u.Host,
+		Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header: make(http.Header, 6),
+	}).WithContext(ctx)
 	req, err := retryablehttp.FromRequest(hreq)
 	if err == nil && r.body != nil {
 		err = req.SetBody(r.body)
