@@ -3,7 +3,6 @@ package emulator
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"io"
 	"mime"
 	"mime/multipart"
@@ -54,7 +53,11 @@ func readMultipartValue(mr *multipart.Reader) (value []byte, metadata json.RawMe
 	var haveValue bool
 	for {
 		p, err := mr.NextPart()
-		if errors.Is(err, io.EOF) { // a truncated body is caught by closeWatcher
+		// A bare io.EOF is the closing boundary, or a body cut right after a
+		// boundary line (caught by closeWatcher). A wrapped EOF is a body that
+		// ends inside a part, such as after a line that only looks like the
+		// closing boundary ("--b--0"), and is refused below.
+		if err == io.EOF {
 			break
 		}
 		if err != nil {
