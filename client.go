@@ -39,18 +39,25 @@ type Client struct {
 type core struct {
 	http         *retryablehttp.Client
 	base         *url.URL
-	token        string
-	apiKey       string
-	email        string
 	userAgent    string
 	logger       *slog.Logger
 	maxRetryWait time.Duration
 	backoffMin   time.Duration
 	backoffMax   time.Duration
-	// headers go on every request: credentials and User-Agent, built once.
-	headers []header
+	// auth holds the credentials, one pointer further from Client than core is.
+	auth *credentials
 	// basePath is the base URL's escaped path, trimmed from request paths in errors and logs.
 	basePath string
+}
+
+// credentials holds what authenticates the requests. fmt prints a pointer inside a struct it is
+// printing as an address, so a Client printed field by field (when fmt cannot call its Format, as in
+// an unexported field of the caller's struct) shows at most core, never this.
+type credentials struct {
+	// apiKey says the credentials are an API key and email rather than an API token.
+	apiKey bool
+	// headers go on every request: credentials and User-Agent, built once.
+	headers []header
 }
 
 // service is the common shape of the services: a back-pointer to the client.
@@ -95,21 +102,20 @@ func newClient(cfg *config) (*Client, error) {
 	}
 	co := &core{
 		base:         base,
-		token:        cfg.token,
-		apiKey:       cfg.apiKey,
-		email:        cfg.email,
 		userAgent:    ua,
 		logger:       logger,
 		maxRetryWait: cfg.maxRetryWait,
 		backoffMin:   cfg.backoffMin,
 		backoffMax:   cfg.backoffMax,
 	}
-	if co.token != "" {
-		co.headers = append(co.headers, header{"Authorization", []string{"Bearer " + co.token}})
+	auth := &credentials{apiKey: cfg.token == ""}
+	if auth.apiKey {
+		auth.headers = append(auth.headers, header{"X-Auth-Key", []string{cfg.apiKey}}, header{"X-Auth-Email", []string{cfg.email}})
 	} else {
-		co.headers = append(co.headers, header{"X-Auth-Key", []string{co.apiKey}}, header{"X-Auth-Email", []string{co.email}})
+		auth.headers = append(auth.headers, header{"Authorization", []string{"Bearer " + cfg.token}})
 	}
-	co.headers = append(co.headers, header{"User-Agent", []string{ua}})
+	auth.headers = append(auth.headers, header{"User-Agent", []string{ua}})
+	co.auth = auth
 	co.basePath = base.EscapedPath()
 	co.http = co.newRetryClient(cfg)
 	c := &Client{core: co, accountID: cfg.accountID}
@@ -197,8 +203,11 @@ func (c *Client) wire() {
 
 // String describes the client without its credentials.
 func (c *Client) String() string {
+	if c == nil || c.core == nil {
+		return "workerskv.Client{}"
+	}
 	auth := "token"
-	if c.core.apiKey != "" {
+	if c.core.auth.apiKey {
 		auth = "api-key"
 	}
 	return fmt.Sprintf("workerskv.Client{base: %s, account: %s, auth: %s}", c.core.base.Redacted(), c.accountID, auth)
@@ -210,10 +219,4 @@ func (c *Client) GoString() string { return c.String() }
 // Format prints the client as String does, whatever the verb, for a Client value as well as a
 // pointer: without it fmt prints a Client value's fields, credentials included, for verbs such as %s,
 // %q or %t.
-func (c Client) Format(f fmt.State, _ rune) {
-	if c.core == nil {
-		_, _ = fmt.Fprint(f, "workerskv.Client{}")
-		return
-	}
-	_, _ = fmt.Fprint(f, c.String())
-}
+func (c Client) Format(f fmt.State, _ rune) { _, _ = fmt.Fprint(f, c.String()) }

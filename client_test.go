@@ -1,6 +1,7 @@
 package workerskv_test
 
 import (
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -225,6 +226,17 @@ func TestClientStringHidesCredentials(t *testing.T) {
 			if strings.Contains(s, canaryToken) || strings.Contains(s, "canary@example.com") {
 				t.Errorf("credentials in %q", s)
 			}
+		}
+	}
+}
+
+// TestZeroClientString: a Client not built by NewClient prints as empty instead of panicking.
+func TestZeroClientString(t *testing.T) {
+	t.Parallel()
+	var zero workerskv.Client
+	for _, got := range []string{zero.String(), (*workerskv.Client)(nil).String(), fmt.Sprint(zero), fmt.Sprintf("%+v", &zero)} {
+		if got != "workerskv.Client{}" {
+			t.Errorf("got %q, want workerskv.Client{}", got)
 		}
 	}
 }

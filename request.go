@@ -94,7 +94,7 @@ func (c *Client) exchange(ctx context.Context, r *request) (*http.Response, *req
 		req.ContentLength = r.bodyLen
 	}
 	h := req.Header
-	for _, kv := range co.headers {
+	for _, kv := range co.auth.headers {
 		h[kv.name] = kv.values
 	}
 	if r.contentType != "" {

@@ -165,6 +165,10 @@ func TestSecretsNeverPrintedMock(t *testing.T) {
 			s.call(func() error { _, err := c.Namespaces.Get(ctx, "0123456789abcdef0123456789abcdee"); return err }) // connection failure
 			kv := c.Namespace(testNS)
 			s.value(c, *c, []workerskv.Client{*c}, struct{ C workerskv.Client }{*c}, c.Namespaces, c.Values, c.Keys, c.Bulk, kv, *kv, c.WithAccount("x"), auth)
+			// In unexported fields fmt cannot call Format or String, and prints the fields themselves;
+			// a verb that does not suit a pointer prints what it points to.
+			s.value(struct{ c workerskv.Client }{*c}, struct{ c *workerskv.Client }{c}, struct{ kv workerskv.KV }{*kv},
+				struct{ s *workerskv.ValuesService }{c.Values}, struct{ kv *workerskv.KV }{kv})
 			s.call(func() error { v, err := kv.Get(ctx, "a"); s.value(v); return err })
 			s.call(func() error {
 				return kv.Put(ctx, "a", []byte("v"), &workerskv.PutOptions{Metadata: map[string]int{"m": 1}})
