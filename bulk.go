@@ -99,20 +99,36 @@ func (s *BulkService) Put(ctx context.Context, namespaceID string, pairs []BulkP
 	if err := validateNamespaceID(namespaceID); err != nil {
 		return nil, err
 	}
-	// Check every pair first, keeping what the check worked out (expirations, encoded metadata), so
-	// the send pass only reads each value. An upper bound of each pair's size is enough to check it.
+	// Nothing is sent before every pair is checked. The pairs of the first request are checked as
+	// they are encoded, so a job of one request reads each pair once. The pairs after them are
+	// checked next, keeping what the check worked out (expirations, encoded metadata) so that their
+	// encoding only reads each value; an upper bound of a pair's size is enough to check it.
 	now := time.Now()
-	encs := make([]pairEncoding, len(pairs))
-	if err := checkItems(len(pairs), func(i int) (pairEncoding, error) {
+	b := &chunker{maxItems: limits.MaxBulkWriteItems, maxBytes: limits.MaxBulkWriteBytes}
+	var first *chunk
+	i := 0
+	for ; i < len(pairs) && first == nil; i++ {
+		e, err := preparePair(&pairs[i], now, true)
+		if err == nil && !itemFits(e.size, limits.MaxBulkWriteBytes) {
+			err = tooLarge(e.key, e.size)
+		}
+		if err != nil {
+			return nil, err
+		}
+		first = b.add(&e, len(pairs)-i)
+	}
+	// Pairs [0, i) are encoded: in first (when it filled up) and in b's chunk being built.
+	encs := make([]pairEncoding, len(pairs)-i)
+	if err := checkItems(len(encs), func(k int) (pairEncoding, error) {
 		var err error
-		encs[i], err = preparePair(&pairs[i], now, false)
-		return encs[i], err
+		encs[k], err = preparePair(&pairs[i+k], now, false)
+		return encs[k], err
 	}); err != nil {
 		return nil, err
 	}
 	j := newBulkJob(s.client, http.MethodPut, s.client.nsPath(namespaceID, "bulk"), withTotal(opts, len(pairs)))
-	return j.run(ctx, j.indexed(len(pairs), limits.MaxBulkWriteItems, func(i int) (pairEncoding, error) {
-		e := encs[i]
+	return j.run(ctx, j.indexedFrom(first, b, i, len(pairs), func(k int) (pairEncoding, error) {
+		e := encs[k-i] // k >= i: the producer starts at i
 		e.measureValue()
 		return e, nil
 	}))
@@ -128,7 +144,7 @@ func (s *BulkService) PutSeq(ctx context.Context, namespaceID string, seq iter.S
 		return nil, err
 	}
 	j := newBulkJob(s.client, http.MethodPut, s.client.nsPath(namespaceID, "bulk"), opts)
-	return j.run(ctx, func(ctx context.Context, emit func(*chunk) bool) error {
+	return j.run(ctx, func(ctx context.Context, emit func(*chunk, bool) bool) error {
 		now := time.Now()
 		b := chunker{maxItems: limits.MaxBulkWriteItems, maxBytes: limits.MaxBulkWriteBytes}
 		stop := func(more ...string) {
@@ -154,13 +170,13 @@ func (s *BulkService) PutSeq(ctx context.Context, namespaceID string, seq iter.S
 				stop()
 				return err
 			}
-			if full := b.add(&e, 0); full != nil && !emit(full) {
+			if full := b.add(&e, 0); full != nil && !emit(full, false) {
 				stop()
 				return nil
 			}
 		}
 		if c := b.rest(); c != nil {
-			emit(c)
+			emit(c, true)
 		}
 		return nil
 	})
@@ -205,9 +221,15 @@ func tooLarge(key string, n int) error {
 
 // indexed is a producer that encodes n checked items, in order, into chunks of at most maxItems as it
 // hands them to the job. When the job stops, the items it never sent are accounted as unconfirmed.
-func (j *bulkJob) indexed(n, maxItems int, prepare itemPreparer) func(context.Context, func(*chunk) bool) error {
-	return func(ctx context.Context, emit func(*chunk) bool) error {
-		b := chunker{maxItems: maxItems, maxBytes: limits.MaxBulkWriteBytes}
+func (j *bulkJob) indexed(n, maxItems int, prepare itemPreparer) producer {
+	return j.indexedFrom(nil, &chunker{maxItems: maxItems, maxBytes: limits.MaxBulkWriteBytes}, 0, n, prepare)
+}
+
+// indexedFrom is [bulkJob.indexed] for a job whose items before from are already encoded: first (a
+// full chunk, or nil) and b's chunk being built hold them. It hands over first, then carries on
+// encoding from item from into b.
+func (j *bulkJob) indexedFrom(first *chunk, b *chunker, from, n int, prepare itemPreparer) producer {
+	return func(ctx context.Context, emit func(*chunk, bool) bool) error {
 		stop := func(from int) {
 			if c := b.rest(); c != nil {
 				j.unconfirmed(c.keys)
@@ -219,7 +241,11 @@ func (j *bulkJob) indexed(n, maxItems int, prepare itemPreparer) func(context.Co
 			}
 			j.unconfirmed(rest)
 		}
-		for i := range n {
+		if first != nil && !emit(first, false) {
+			stop(from)
+			return nil
+		}
+		for i := from; i < n; i++ {
 			if ctx.Err() != nil {
 				stop(i)
 				return nil
@@ -229,13 +255,13 @@ func (j *bulkJob) indexed(n, maxItems int, prepare itemPreparer) func(context.Co
 				stop(i)
 				return err
 			}
-			if full := b.add(&e, n-i); full != nil && !emit(full) {
+			if full := b.add(&e, n-i); full != nil && !emit(full, false) {
 				stop(i + 1)
 				return nil
 			}
 		}
 		if c := b.rest(); c != nil {
-			emit(c)
+			emit(c, true)
 		}
 		return nil
 	}

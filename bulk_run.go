@@ -31,34 +31,58 @@ func newBulkJob(c *Client, method string, path segments, opts *BulkOptions) *bul
 	return j
 }
 
-// run starts the workers, lets produce hand them chunks through emit (which returns false once the job
-// is stopping, having accounted the chunk as unconfirmed), and waits for all of them. produce accounts
-// for the items it never handed over. An error from produce stops the job without cancelling the
-// requests already sent.
-func (j *bulkJob) run(parent context.Context, produce func(context.Context, func(*chunk) bool) error) (*BulkResult, error) {
+// producer hands a job its chunks, in order, through emit; last marks the final chunk.
+type producer func(ctx context.Context, emit func(ch *chunk, last bool) bool) error
+
+// run lets produce hand chunks to the job through emit, which returns false once the job is stopping
+// (having accounted the chunk as unconfirmed), and waits for every request. Workers are started as
+// chunks need them, up to the concurrency; the last chunk (last true) is sent by the producer itself
+// when a worker slot is free, so a job of one request starts no goroutine. produce accounts for the
+// items it never handed over. An error from produce stops the job without cancelling the requests
+// already sent.
+func (j *bulkJob) run(parent context.Context, produce producer) (*BulkResult, error) {
 	ctx, cancel := context.WithCancel(parent)
 	defer cancel()
 	j.cancel = cancel
-	work := make(chan *chunk)
-	var wg sync.WaitGroup
-	for range j.opts.Concurrency {
-		wg.Go(func() {
-			for ch := range work {
-				if ctx.Err() != nil {
-					j.unconfirmed(ch.keys)
-					continue
-				}
-				j.send(ctx, ch)
+	var (
+		work    chan *chunk
+		workers int
+		wg      sync.WaitGroup
+	)
+	worker := func() {
+		for ch := range work {
+			if ctx.Err() != nil {
+				j.unconfirmed(ch.keys)
+				continue
 			}
-		})
+			j.send(ctx, ch)
+		}
 	}
-	emit := func(ch *chunk) bool {
-		if ctx.Err() == nil {
-			select {
-			case work <- ch:
-				return true
-			case <-ctx.Done():
-			}
+	emit := func(ch *chunk, last bool) bool {
+		if ctx.Err() != nil {
+			j.unconfirmed(ch.keys)
+			return false
+		}
+		if last && workers < j.opts.Concurrency {
+			j.send(ctx, ch)
+			return true
+		}
+		if work == nil {
+			work = make(chan *chunk)
+		}
+		select {
+		case work <- ch: // an idle worker took it
+			return true
+		default:
+		}
+		if workers < j.opts.Concurrency {
+			workers++
+			wg.Go(worker)
+		}
+		select {
+		case work <- ch:
+			return true
+		case <-ctx.Done():
 		}
 		j.unconfirmed(ch.keys)
 		return false
@@ -66,7 +90,9 @@ func (j *bulkJob) run(parent context.Context, produce func(context.Context, func
 	if err := produce(ctx, emit); err != nil {
 		j.setErr(err)
 	}
-	close(work)
+	if work != nil {
+		close(work)
+	}
 	wg.Wait()
 	if j.err == nil && j.interrupted {
 		// Stopped early by the caller's context (the job cancels itself only on an error).

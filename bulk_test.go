@@ -258,8 +258,9 @@ func TestBulkPutByteBoundary(t *testing.T) {
 	}
 }
 
-// TestBulkPutRefusesBeforeSending: every pair is checked first; one bad pair anywhere (here the last
-// of 20,000) means no request at all.
+// TestBulkPutRefusesBeforeSending: every pair is checked first; one bad pair anywhere among 20,000
+// (in the first request's pairs, which are checked as they are encoded, at the edge of the first two
+// requests, or in the second) means no request at all.
 func TestBulkPutRefusesBeforeSending(t *testing.T) {
 	t.Parallel()
 	c, m := setup(t)
@@ -276,11 +277,14 @@ func TestBulkPutRefusesBeforeSending(t *testing.T) {
 		{Key: "both", ExpirationTTL: time.Hour, Expiration: time.Now().Add(time.Hour)},
 		{Key: "meta", Metadata: strings.Repeat("m", 1100)},
 	}
-	for _, p := range bad {
-		pairs := append(bkPairs(19_999, bkSmall), p)
-		res, err := c.Bulk.Put(t.Context(), testNS, pairs, nil)
-		if _, ok := errors.AsType[*workerskv.ValidationError](err); !ok || !errors.Is(err, workerskv.ErrInvalidInput) || res != nil {
-			t.Errorf("pair %q: Put = %v, %v; want a *ValidationError", p.Key, res, err)
+	for _, at := range []int{0, 5_000, 9_999, 10_000, 10_001, 19_999} {
+		for _, p := range bad {
+			pairs := bkPairs(20_000, bkSmall)
+			pairs[at] = p
+			res, err := c.Bulk.Put(t.Context(), testNS, pairs, nil)
+			if _, ok := errors.AsType[*workerskv.ValidationError](err); !ok || !errors.Is(err, workerskv.ErrInvalidInput) || res != nil {
+				t.Errorf("pair %q at %d: Put = %v, %v; want a *ValidationError", p.Key, at, res, err)
+			}
 		}
 	}
 	_, err := c.Bulk.Delete(t.Context(), testNS, []string{"a", "", "b"}, nil)
