@@ -158,7 +158,7 @@ func (s *NamespacesService) Delete(ctx context.Context, namespaceID string) erro
 	if err := validateNamespaceID(namespaceID); err != nil {
 		return err
 	}
-	_, _, err := call[noResult](ctx, s.client, &request{method: http.MethodDelete, segments: s.client.nsPath(namespaceID)})
+	err := callNoResult(ctx, s.client, &request{method: http.MethodDelete, segments: s.client.nsPath(namespaceID)})
 	return err
 }
 

@@ -172,6 +172,17 @@ func callFast[T any](ctx context.Context, c *Client, r *request, fast func(body 
 	return env.Result, env.ResultInfo, nil
 }
 
+// callNoResult is call for requests whose result is null or unused. The usual success bodies are
+// recognized as they are, without decoding.
+func callNoResult(ctx context.Context, c *Client, r *request) error {
+	_, _, err := callFast(ctx, c, r, plainSuccess)
+	return err
+}
+
+func plainSuccess(body []byte) (noResult, *envelope.ResultInfo, bool) {
+	return noResult{}, nil, envelope.PlainSuccess(body)
+}
+
 // readAll reads a response body into a buffer sized from Content-Length when the server sent one, so
 // a large page is read without repeated growing and copying.
 func readAll(resp *http.Response) ([]byte, error) {

@@ -174,7 +174,7 @@ func (s *ValuesService) put(ctx context.Context, namespaceID, key string, mem []
 		value = bytes.NewReader(mem)
 	}
 	if r.body != nil {
-		_, _, err = call[noResult](ctx, s.client, r)
+		err = callNoResult(ctx, s.client, r)
 		return err
 	}
 	vb, size, replayable, err := newValueBody(value)
@@ -189,7 +189,7 @@ func (s *ValuesService) put(ctx context.Context, namespaceID, key string, mem []
 			r.bodyLen = f.Len(size)
 		}
 	}
-	_, _, err = call[noResult](ctx, s.client, r)
+	err = callNoResult(ctx, s.client, r)
 	if vb.done() {
 		// The transport may report the failed read, or a server may have answered anyway: either way
 		// the value was not stored whole.
@@ -392,7 +392,7 @@ func (s *ValuesService) Delete(ctx context.Context, namespaceID, key string) err
 	if err := validateKey(key); err != nil {
 		return err
 	}
-	_, _, err := call[noResult](ctx, s.client, &request{method: http.MethodDelete, segments: s.client.nsPath(namespaceID, "values", key)})
+	err := callNoResult(ctx, s.client, &request{method: http.MethodDelete, segments: s.client.nsPath(namespaceID, "values", key)})
 	if errors.Is(err, ErrNotFound) && isKeyNotFound(err) {
 		return nil
 	}
