@@ -16,40 +16,69 @@ func Escape(s string) string {
 // Join returns base with the given segments appended, each escaped as one segment. Path holds the
 // decoded form and, when any segment needed escaping, RawPath the escaped one, so the request line
 // carries the escaped form exactly. It never cleans the path: a segment ".." stays a segment (callers
-// refuse "." and ".." keys before).
+// refuse "." and ".." keys before). Both forms share one allocation.
 func Join(base *url.URL, segments ...string) *url.URL {
 	u := *base
 	u.RawQuery, u.Fragment, u.RawFragment = "", "", ""
 	basePath := strings.TrimSuffix(base.Path, "/")
-	n := len(basePath)
-	escaped := base.RawPath != ""
-	var escBuf [8]string
-	esc := escBuf[:0]
+	dec, extra := len(basePath), 0 // the decoded length, and what escaping adds to it
 	for _, s := range segments {
-		n += 1 + len(s)
-		e := Escape(s)
-		escaped = escaped || e != s
-		esc = append(esc, e)
+		dec += 1 + len(s)
+		for i := 0; i < len(s); i++ {
+			if escapes[s[i]] {
+				extra += 2
+			}
+		}
 	}
-	var dec strings.Builder
-	dec.Grow(n)
-	dec.WriteString(basePath)
+	escaped := extra > 0 || base.RawPath != ""
+	var baseRaw string
+	n := dec
+	if escaped {
+		baseRaw = strings.TrimSuffix(base.EscapedPath(), "/")
+		n += len(baseRaw) + dec - len(basePath) + extra
+	}
+	var b strings.Builder
+	b.Grow(n)
+	b.WriteString(basePath)
 	for _, s := range segments {
-		dec.WriteByte('/')
-		dec.WriteString(s)
+		b.WriteByte('/')
+		b.WriteString(s)
 	}
-	u.Path = dec.String()
-	u.RawPath = ""
-	if !escaped {
-		return &u
+	if escaped {
+		b.WriteString(baseRaw)
+		for _, s := range segments {
+			b.WriteByte('/')
+			writeEscaped(&b, s)
+		}
 	}
-	var raw strings.Builder
-	raw.Grow(n + n/2)
-	raw.WriteString(strings.TrimSuffix(base.EscapedPath(), "/"))
-	for _, e := range esc {
-		raw.WriteByte('/')
-		raw.WriteString(e)
-	}
-	u.RawPath = raw.String()
+	both := b.String()
+	u.Path, u.RawPath = both[:dec], both[dec:]
 	return &u
+}
+
+// escapes tells, for each byte, whether [url.PathEscape] percent-encodes it; it is taken from
+// url.PathEscape itself, which escapes byte by byte.
+var escapes = func() (t [256]bool) {
+	for c := range 256 {
+		s := string([]byte{byte(c)})
+		t[c] = url.PathEscape(s) != s
+	}
+	return t
+}()
+
+const upperHex = "0123456789ABCDEF"
+
+// writeEscaped writes s as url.PathEscape would.
+func writeEscaped(b *strings.Builder, s string) {
+	start := 0
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; escapes[c] {
+			b.WriteString(s[start:i])
+			b.WriteByte('%')
+			b.WriteByte(upperHex[c>>4])
+			b.WriteByte(upperHex[c&15])
+			start = i + 1
+		}
+	}
+	b.WriteString(s[start:])
 }

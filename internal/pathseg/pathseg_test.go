@@ -87,3 +87,27 @@ func TestJoin(t *testing.T) {
 		}
 	}
 }
+
+// FuzzJoin holds Join to the plain construction it replaces: the decoded path joined as is, the
+// escaped one from url.PathEscape of each segment, RawPath set only when they differ.
+func FuzzJoin(f *testing.F) {
+	for _, s := range []string{"plain", "a/b", "q?x=1", "h#f", "100%", "sp ace", "\x00\xff", "日本", "..", ""} {
+		f.Add("https://h.test/client/v4", s, "values")
+	}
+	f.Add("https://h.test/base%2Fpath/", "k/1", "")
+	f.Fuzz(func(t *testing.T, rawBase, seg1, seg2 string) {
+		base, err := url.Parse(rawBase)
+		if err != nil {
+			return
+		}
+		u := Join(base, "accounts", seg1, seg2)
+		wantPath := strings.TrimSuffix(base.Path, "/") + "/accounts/" + seg1 + "/" + seg2
+		wantRaw := strings.TrimSuffix(base.EscapedPath(), "/") + "/accounts/" + url.PathEscape(seg1) + "/" + url.PathEscape(seg2)
+		if base.RawPath == "" && wantRaw == wantPath {
+			wantRaw = ""
+		}
+		if u.Path != wantPath || u.RawPath != wantRaw {
+			t.Fatalf("Join(%q, %q, %q): Path %q RawPath %q, want %q and %q", rawBase, seg1, seg2, u.Path, u.RawPath, wantPath, wantRaw)
+		}
+	})
+}
