@@ -20,7 +20,12 @@ func Escape(s string) string {
 func Join(base *url.URL, segments ...string) *url.URL {
 	u := *base
 	u.RawQuery, u.Fragment, u.RawFragment = "", "", ""
-	basePath := strings.TrimSuffix(base.Path, "/")
+	// One trailing slash of the base is dropped, judged on its escaped form: a base ending in "%2F"
+	// ends in a slash only once decoded, and keeps it.
+	basePath, baseRaw := base.Path, base.EscapedPath()
+	if strings.HasSuffix(baseRaw, "/") {
+		basePath, baseRaw = strings.TrimSuffix(basePath, "/"), strings.TrimSuffix(baseRaw, "/")
+	}
 	dec, extra := len(basePath), 0 // the decoded length, and what escaping adds to it
 	for _, s := range segments {
 		dec += 1 + len(s)
@@ -31,10 +36,8 @@ func Join(base *url.URL, segments ...string) *url.URL {
 		}
 	}
 	escaped := extra > 0 || base.RawPath != ""
-	var baseRaw string
 	n := dec
 	if escaped {
-		baseRaw = strings.TrimSuffix(base.EscapedPath(), "/")
 		n += len(baseRaw) + dec - len(basePath) + extra
 	}
 	var b strings.Builder

@@ -56,6 +56,7 @@ func TestJoin(t *testing.T) {
 		{"https://h.test/v4", []string{"values", "a/../b"}, "https://h.test/v4/values/a%2F..%2Fb"},
 		{"https://h.test/v4", []string{"values", "100%", "h#f"}, "https://h.test/v4/values/100%25/h%23f"},
 		{"https://h.test/base%2Fpath", []string{"k/1"}, "https://h.test/base%2Fpath/k%2F1"},
+		{"https://h.test/v4%2F", []string{"k"}, "https://h.test/v4%2F/k"}, // an escaped slash is not a trailing slash
 	}
 	for _, tc := range cases {
 		base, err := url.Parse(tc.base)
@@ -88,26 +89,27 @@ func TestJoin(t *testing.T) {
 	}
 }
 
-// FuzzJoin holds Join to the plain construction it replaces: the decoded path joined as is, the
-// escaped one from url.PathEscape of each segment, RawPath set only when they differ.
+// FuzzJoin: on the wire (EscapedPath) a joined URL is the base's escaped path, less one trailing
+// slash, plus url.PathEscape of each segment, and its Path is that decoded.
 func FuzzJoin(f *testing.F) {
 	for _, s := range []string{"plain", "a/b", "q?x=1", "h#f", "100%", "sp ace", "\x00\xff", "日本", "..", ""} {
 		f.Add("https://h.test/client/v4", s, "values")
 	}
 	f.Add("https://h.test/base%2Fpath/", "k/1", "")
+	f.Add("http://h/%00", "0", "0") // a base whose escaped path differs from its path without a RawPath
 	f.Fuzz(func(t *testing.T, rawBase, seg1, seg2 string) {
 		base, err := url.Parse(rawBase)
-		if err != nil {
-			return
+		if err != nil || (base.Scheme != "https" && base.Scheme != "http") || base.Host == "" {
+			return // the client refuses such a base URL
 		}
 		u := Join(base, "accounts", seg1, seg2)
-		wantPath := strings.TrimSuffix(base.Path, "/") + "/accounts/" + seg1 + "/" + seg2
-		wantRaw := strings.TrimSuffix(base.EscapedPath(), "/") + "/accounts/" + url.PathEscape(seg1) + "/" + url.PathEscape(seg2)
-		if base.RawPath == "" && wantRaw == wantPath {
-			wantRaw = ""
+		wantWire := strings.TrimSuffix(base.EscapedPath(), "/") + "/accounts/" + url.PathEscape(seg1) + "/" + url.PathEscape(seg2)
+		wantPath, err := url.PathUnescape(wantWire)
+		if err != nil {
+			t.Fatalf("the wire form %q does not decode: %v", wantWire, err)
 		}
-		if u.Path != wantPath || u.RawPath != wantRaw {
-			t.Fatalf("Join(%q, %q, %q): Path %q RawPath %q, want %q and %q", rawBase, seg1, seg2, u.Path, u.RawPath, wantPath, wantRaw)
+		if u.Path != wantPath || u.EscapedPath() != wantWire {
+			t.Fatalf("Join(%q, %q, %q): Path %q, on the wire %q; want %q and %q", rawBase, seg1, seg2, u.Path, u.EscapedPath(), wantPath, wantWire)
 		}
 	})
 }
