@@ -25,35 +25,50 @@ type Key struct {
 	Metadata json.RawMessage
 }
 
-// wireKey is a key as the API lists it: {"name", "expiration" (epoch seconds), "metadata"}. A page is
-// decoded into these in one pass and then converted, which costs far less per key than a custom
-// UnmarshalJSON on Key (a second decoder run per key).
+// keyList is a page's keys as decoded from a response: in one pass by internal/keypage when the page
+// has the usual shape, and through encoding/json (UnmarshalJSON) otherwise.
+type keyList []Key
+
+// wireKey is a key as the API lists it: {"name", "expiration" (epoch seconds), "metadata"}. The
+// encoding/json path decodes a page into these and converts them, which costs far less per key than
+// a custom UnmarshalJSON on Key (a second decoder run per key).
 type wireKey struct {
 	Name       string          `json:"name"`
 	Expiration float64         `json:"expiration"`
 	Metadata   json.RawMessage `json:"metadata"`
 }
 
+// UnmarshalJSON decodes a JSON array of keys.
+func (l *keyList) UnmarshalJSON(b []byte) error {
+	var wire []wireKey
+	if err := json.Unmarshal(b, &wire); err != nil {
+		return err
+	}
+	*l = make(keyList, len(wire))
+	for i, w := range wire {
+		(*l)[i] = newKey(w.Name, w.Expiration, w.Metadata)
+	}
+	return nil
+}
+
 // decodeKeyPage is the fast path of a key list: one pass, no reflection (see internal/keypage).
-func decodeKeyPage(body []byte) ([]wireKey, *envelope.ResultInfo, bool) {
-	keys, cursor, ok := keypage.Decode(body)
+func decodeKeyPage(body []byte) (keyList, *envelope.ResultInfo, bool) {
+	keys, cursor, ok := keypage.Decode(body, newKey)
 	if !ok {
 		return nil, nil, false
 	}
-	wire := make([]wireKey, len(keys))
-	for i, k := range keys {
-		wire[i] = wireKey{Name: k.Name, Expiration: k.Expiration, Metadata: k.Metadata}
-	}
-	return wire, &envelope.ResultInfo{Cursor: cursor}, true
+	return keys, &envelope.ResultInfo{Cursor: cursor}, true
 }
 
-func (w *wireKey) key() Key {
-	k := Key{Name: w.Name, Metadata: w.Metadata}
+// newKey makes a Key from the API's fields: metadata null means none, and an expiration below one
+// second means none.
+func newKey(name string, expiration float64, metadata []byte) Key {
+	k := Key{Name: name, Metadata: metadata}
 	if string(k.Metadata) == "null" {
 		k.Metadata = nil
 	}
-	if w.Expiration >= 1 {
-		k.Expiration = time.Unix(int64(w.Expiration), 0)
+	if expiration >= 1 {
+		k.Expiration = time.Unix(int64(expiration), 0)
 	}
 	return k
 }
@@ -96,14 +111,11 @@ func (s *KeysService) List(ctx context.Context, namespaceID string, opts *ListKe
 	if opts != nil && *opts != (ListKeysOptions{}) {
 		r.query = opts
 	}
-	wire, info, err := callFast(ctx, s.client, r, decodeKeyPage)
+	keys, info, err := callFast(ctx, s.client, r, decodeKeyPage)
 	if err != nil {
 		return nil, err
 	}
-	p := &KeyPage{Keys: make([]Key, len(wire))}
-	for i := range wire {
-		p.Keys[i] = wire[i].key()
-	}
+	p := &KeyPage{Keys: keys}
 	if info != nil {
 		p.Cursor = info.Cursor
 	}

@@ -15,16 +15,11 @@ import (
 	"unicode/utf8"
 )
 
-// Key is one listed key. Name and Metadata share one allocation each across the page.
-type Key struct {
-	Name       string
-	Expiration float64 // epoch seconds; 0 when absent or null
-	Metadata   []byte  // the raw JSON, nil when absent
-}
-
-// Decode decodes a successful key-list response body. ok is false when the body is not in the shape
-// this decoder handles; keys and cursor are then meaningless.
-func Decode(body []byte) (keys []Key, cursor string, ok bool) {
+// Decode decodes a successful key-list response body, making each key with mk from its name, its
+// expiration in epoch seconds (0 when absent or null) and its metadata's raw JSON (nil when absent or
+// null). The names of a page share one allocation, and so do their metadata. ok is false when the
+// body is not in the shape this decoder handles; keys and cursor are then meaningless.
+func Decode[K any](body []byte, mk func(name string, expiration float64, metadata []byte) K) (keys []K, cursor string, ok bool) {
 	d := decoder{b: body}
 	spans := make([]keySpan, 0, bytes.Count(body, []byte(`"name"`)))
 	success, sawSuccess := false, false
@@ -74,7 +69,7 @@ func Decode(body []byte) (keys []Key, cursor string, ok bool) {
 	}) || !d.end() || !sawSuccess || !success {
 		return nil, "", false
 	}
-	return build(body, spans), cursor, true
+	return build(body, spans, mk), cursor, true
 }
 
 // keySpan locates one key's fields in the body.
@@ -128,8 +123,9 @@ func (d *decoder) keyField(field []byte, ks *keySpan) bool {
 	return d.skip()
 }
 
-// build copies the names into one string and the metadata into one buffer, and slices them per key.
-func build(body []byte, spans []keySpan) []Key {
+// build copies the names into one string and the metadata into one buffer, and makes each key from
+// its slices of them.
+func build[K any](body []byte, spans []keySpan, mk func(string, float64, []byte) K) []K {
 	var nameLen, metaLen int
 	for _, s := range spans {
 		nameLen += s.name[1] - s.name[0]
@@ -142,18 +138,18 @@ func build(body []byte, spans []keySpan) []Key {
 	}
 	all := names.String()
 	meta := make([]byte, 0, metaLen)
-	keys := make([]Key, len(spans))
+	keys := make([]K, len(spans))
 	off := 0
 	for i, s := range spans {
 		n := s.name[1] - s.name[0]
-		keys[i].Name = all[off : off+n]
-		off += n
-		keys[i].Expiration = s.expiration
+		var m []byte
 		if s.meta[1] > s.meta[0] {
 			start := len(meta)
 			meta = append(meta, body[s.meta[0]:s.meta[1]]...)
-			keys[i].Metadata = meta[start:len(meta):len(meta)]
+			m = meta[start:len(meta):len(meta)]
 		}
+		keys[i] = mk(all[off:off+n], s.expiration, m)
+		off += n
 	}
 	return keys
 }

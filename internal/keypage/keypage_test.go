@@ -15,6 +15,17 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
+// Key is one decoded key, as the tests compare them.
+type Key struct {
+	Name       string
+	Expiration float64
+	Metadata   []byte
+}
+
+func newKey(name string, expiration float64, metadata []byte) Key {
+	return Key{Name: name, Expiration: expiration, Metadata: metadata}
+}
+
 // reference decodes body the way the client does without this package.
 func reference(body []byte) (keys []Key, cursor string, err error) {
 	type wireKey struct {
@@ -46,7 +57,7 @@ func reference(body []byte) (keys []Key, cursor string, err error) {
 // reference gives the same keys and cursor (or fails only on the type of a field Decode ignores).
 func check(t *testing.T, body []byte) (accepted bool) {
 	t.Helper()
-	keys, cursor, ok := Decode(body)
+	keys, cursor, ok := Decode(body, newKey)
 	if !ok {
 		return false
 	}
@@ -118,14 +129,14 @@ func TestDecodeMatchesEncodingJSON(t *testing.T) {
 	if accepted < 4 {
 		t.Fatalf("the fast path accepted only %d of the seeds: it should take the common pages", accepted)
 	}
-	if _, _, ok := Decode([]byte(page(1000))); !ok {
+	if _, _, ok := Decode([]byte(page(1000)), newKey); !ok {
 		t.Fatal("a plain 1,000-key page must take the fast path")
 	}
 }
 
 func TestDecodeSharesAllocations(t *testing.T) {
 	body := []byte(page(1000))
-	allocs := testing.AllocsPerRun(10, func() { Decode(body) })
+	allocs := testing.AllocsPerRun(10, func() { Decode(body, newKey) })
 	if allocs > 8 {
 		t.Fatalf("decoding a 1,000-key page took %.0f allocations, want a handful", allocs)
 	}
