@@ -53,7 +53,11 @@ func newHTTPClient() *http.Client {
 // support must not add per-request work that differs by configuration); legacy's default 4 req/s
 // client-side limiter is lifted, since it would measure sleeping, not the client.
 func newClient(name, baseURL, token, account, ns string) (kvClient, func()) {
-	hc := newHTTPClient()
+	return newClientWith(name, baseURL, token, account, ns, newHTTPClient())
+}
+
+// newClientWith is newClient over the given HTTP client.
+func newClientWith(name, baseURL, token, account, ns string, hc *http.Client) (kvClient, func()) {
 	done := func() { hc.CloseIdleConnections() }
 	switch name {
 	case "workerskv":
