@@ -388,3 +388,39 @@ func TestBulkPutFailedRequest(t *testing.T) {
 		t.Errorf("unsuccessful from %q; %d requests", res.Unsuccessful[0], len(m.requests()))
 	}
 }
+
+// bkSlowFirst answers like bkAcceptAll, but holds the request that carries key "k0" for a while.
+type bkSlowFirst struct{}
+
+func (bkSlowFirst) RoundTrip(req *http.Request) (*http.Response, error) {
+	body, _ := io.ReadAll(req.Body)
+	if bytes.Contains(body, []byte(`"k0"`)) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	return bkAcceptAll(&http.Request{Body: io.NopCloser(bytes.NewReader(body)), Header: req.Header, URL: req.URL})
+}
+
+// TestBulkPanickingProgressLeavesNoWorker: of two requests, the first goes to a worker and is held;
+// the last is sent on the caller's goroutine, whose Progress callback panics. The panic reaches the
+// caller, and the worker, once done, is not left waiting for more chunks.
+func TestBulkPanickingProgressLeavesNoWorker(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	c := bkStubClient(t, bkSlowFirst{})
+	keys := make([]string, 20_000)
+	for i := range keys {
+		keys[i] = "k" + itoa(i)
+	}
+	opts := &workerskv.BulkOptions{Concurrency: 2, Progress: func(p workerskv.BulkProgress) {
+		if p.Requests == 1 { // the caller's request: the worker's is still held
+			panic("progress")
+		}
+	}}
+	func() {
+		defer func() {
+			if r := recover(); r != "progress" {
+				t.Errorf("recovered %v, want the callback's panic", r)
+			}
+		}()
+		c.Bulk.Delete(t.Context(), testNS, keys, opts)
+	}()
+}

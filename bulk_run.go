@@ -87,13 +87,19 @@ func (j *bulkJob) run(parent context.Context, produce producer) (*BulkResult, er
 		j.unconfirmed(ch.keys)
 		return false
 	}
-	if err := produce(ctx, emit); err != nil {
-		j.setErr(err)
-	}
-	if work != nil {
-		close(work)
-	}
-	wg.Wait()
+	func() {
+		// Deferred, so that a panic from the input or a Progress callback on this goroutine leaves no
+		// worker waiting for chunks.
+		defer func() {
+			if work != nil {
+				close(work)
+			}
+			wg.Wait()
+		}()
+		if err := produce(ctx, emit); err != nil {
+			j.setErr(err)
+		}
+	}()
 	if j.err == nil && j.interrupted {
 		// Stopped early by the caller's context (the job cancels itself only on an error).
 		j.err = parent.Err()
