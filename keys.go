@@ -115,6 +115,9 @@ func (s *KeysService) List(ctx context.Context, namespaceID string, opts *ListKe
 	if err != nil {
 		return nil, err
 	}
+	if keys == nil {
+		keys = keyList{} // a page without a result member lists no keys, as an empty one does
+	}
 	p := &KeyPage{Keys: keys}
 	if info != nil {
 		p.Cursor = info.Cursor

@@ -270,3 +270,24 @@ func TestKeyEscapingOnTheWire(t *testing.T) {
 		}
 	}
 }
+
+// TestKeysListWithoutResult: a page whose result is empty, null or missing lists no keys: Keys is
+// empty, not nil, on both decoding paths ("Success" spelled with a capital makes the one-pass
+// decoder leave the body to encoding/json, which accepts it).
+func TestKeysListWithoutResult(t *testing.T) {
+	t.Parallel()
+	for _, body := range []string{
+		`{"success":true,"errors":[],"messages":[],"result":[]}`,
+		`{"success":true,"errors":[],"messages":[],"result":null}`,
+		`{"success":true,"errors":[],"messages":[]}`,
+		`{"Success":true,"errors":[],"messages":[]}`,
+		`{"Success":true,"errors":[],"messages":[],"result":null}`,
+	} {
+		c, m := setup(t)
+		m.on("GET", keysURL, jsonResponder(200, body))
+		page, err := c.Keys.List(t.Context(), testNS, nil)
+		if err != nil || page.Keys == nil || len(page.Keys) != 0 || page.Cursor != "" {
+			t.Errorf("%s: page %#v, %v; want no keys, not nil", body, page, err)
+		}
+	}
+}
