@@ -24,7 +24,7 @@ func readValueBody(w http.ResponseWriter, r *http.Request) (value []byte, metada
 		if err != nil || params["boundary"] == "" {
 			return nil, nil, badRequest(codeInvalidBody, "Content-Type multipart/form-data needs a boundary parameter.")
 		}
-		body := &closeWatcher{r: r.Body, pat: []byte("\n--" + params["boundary"] + "--")}
+		body := &closeWatcher{r: r.Body, dash: []byte("--" + params["boundary"])}
 		value, metadata, aerr := readMultipartValue(multipart.NewReader(body, params["boundary"]))
 		if aerr == nil && !body.seen {
 			// mime/multipart reports a body cut right after a boundary line
@@ -99,27 +99,85 @@ func readMultipartValue(mr *multipart.Reader) (value []byte, metadata json.RawMe
 }
 
 // closeWatcher passes a multipart body through and notes whether the close
-// delimiter (CRLF or LF, "--", the boundary, "--") went by, even split across
-// reads.
+// delimiter went by, even split across reads: the line ending of the first
+// boundary line (CRLF, or LF, which mime/multipart also accepts), "--", the
+// boundary, "--". Until that first boundary line it follows the preamble's
+// lines; in a CRLF body an LF followed by "--boundary--" is part data.
 type closeWatcher struct {
-	r    io.Reader
-	pat  []byte
-	tail []byte // the last len(pat)-1 bytes read
-	seen bool
+	r        io.Reader
+	dash     []byte // "--" + boundary
+	line     []byte // the start of the current preamble line
+	overflow bool   // the current preamble line is too long to be a boundary line
+	pat      []byte // the close delimiter, once the first boundary line has told its line ending
+	tail     []byte // the last len(pat)-1 bytes read
+	seen     bool
 }
+
+// maxBoundaryLWSP bounds the spaces and tabs a boundary line may carry after
+// the boundary (mime/multipart allows any number; no client sends more).
+const maxBoundaryLWSP = 1024
 
 func (c *closeWatcher) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
-	if c.seen || n == 0 {
-		return n, err
+	b := p[:n]
+	if c.pat == nil {
+		b = c.preamble(b)
 	}
-	b, k := p[:n], len(c.pat)-1
-	head := append(c.tail, b[:min(len(b), k)]...) // the delimiter may straddle two reads
+	if !c.seen && c.pat != nil && len(b) > 0 {
+		c.scan(b)
+	}
+	return n, err
+}
+
+// preamble follows b's lines until the end of the first boundary line, sets
+// pat from that line's ending and returns the rest of b.
+func (c *closeWatcher) preamble(b []byte) []byte {
+	for i, ch := range b {
+		if !c.overflow {
+			if len(c.line) < len(c.dash)+maxBoundaryLWSP+2 {
+				c.line = append(c.line, ch)
+			} else {
+				c.overflow = true
+			}
+		}
+		if ch != '\n' {
+			continue
+		}
+		if nl := boundaryLineEnd(c.line, c.dash); nl != "" && !c.overflow {
+			c.pat = append([]byte(nl), append(c.dash, "--"...)...)
+			return b[i+1:]
+		}
+		c.line, c.overflow = c.line[:0], false
+	}
+	return nil
+}
+
+// boundaryLineEnd returns the line ending of line, which ends in LF, when it
+// is a boundary line as mime/multipart reads the first one (the boundary
+// with its dashes, spaces or tabs, then CRLF or LF), and "" otherwise.
+func boundaryLineEnd(line, dash []byte) string {
+	rest, ok := bytes.CutPrefix(line, dash)
+	if !ok {
+		return ""
+	}
+	switch string(bytes.TrimLeft(rest, " \t")) {
+	case "\r\n":
+		return "\r\n"
+	case "\n":
+		return "\n"
+	}
+	return ""
+}
+
+// scan looks for the close delimiter in b and across the end of the
+// previous read.
+func (c *closeWatcher) scan(b []byte) {
+	k := len(c.pat) - 1
+	head := append(c.tail, b[:min(len(b), k)]...)
 	c.seen = bytes.Contains(head, c.pat) || bytes.Contains(b, c.pat)
 	if len(b) >= k {
 		c.tail = append(c.tail[:0], b[len(b)-k:]...)
 	} else {
 		c.tail = append(c.tail[:0], head[max(0, len(head)-k):]...)
 	}
-	return n, err
 }
