@@ -7,12 +7,6 @@ import (
 	"strings"
 )
 
-// Escape escapes one path segment: every byte that is not unreserved is percent-encoded, so "/" travels
-// as %2F, "?" as %3F, "#" as %23 and "%" as %25.
-func Escape(s string) string {
-	return url.PathEscape(s)
-}
-
 // Join returns base with the given segments appended, each escaped as one segment. Path holds the
 // decoded form and, when any segment needed escaping, RawPath the escaped one, so the request line
 // carries the escaped form exactly. It never cleans the path: a segment ".." stays a segment (callers
@@ -71,7 +65,8 @@ var escapes = func() (t [256]bool) {
 
 const upperHex = "0123456789ABCDEF"
 
-// writeEscaped writes s as url.PathEscape would.
+// writeEscaped writes s as url.PathEscape would: every byte that is not unreserved is percent-encoded,
+// so "/" travels as %2F, "?" as %3F, "#" as %23 and "%" as %25.
 func writeEscaped(b *strings.Builder, s string) {
 	start := 0
 	for i := 0; i < len(s); i++ {

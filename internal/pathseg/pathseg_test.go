@@ -7,8 +7,13 @@ import (
 	"testing"
 )
 
+// TestEscape: each key name travels as exactly one escaped segment of the joined path.
 func TestEscape(t *testing.T) {
 	t.Parallel()
+	base, err := url.Parse("https://h.test/v4")
+	if err != nil {
+		t.Fatal(err)
+	}
 	cases := []struct{ in, want string }{
 		{"plain", "plain"},
 		{"a/b", "a%2Fb"},
@@ -28,12 +33,12 @@ func TestEscape(t *testing.T) {
 		{"back\\slash", "back%5Cslash"},
 	}
 	for _, tc := range cases {
-		got := Escape(tc.in)
-		if got != tc.want {
-			t.Errorf("Escape(%q) = %q, want %q", tc.in, got, tc.want)
+		got, ok := strings.CutPrefix(Join(base, "values", tc.in).EscapedPath(), "/v4/values/")
+		if !ok || got != tc.want {
+			t.Errorf("the segment for %q is %q, want %q", tc.in, got, tc.want)
 		}
 		if strings.ContainsAny(got, "/?#\\ \t;,") {
-			t.Errorf("Escape(%q) = %q leaves a delimiter", tc.in, got)
+			t.Errorf("the segment for %q, %q, leaves a delimiter", tc.in, got)
 		}
 		if back, err := url.PathUnescape(got); err != nil || back != tc.in {
 			t.Errorf("PathUnescape(%q) = %q, %v; want %q", got, back, err, tc.in)
