@@ -12,6 +12,8 @@ import (
 
 	"github.com/hashicorp/go-retryablehttp"
 	"golang.org/x/time/rate"
+
+	"github.com/workerskv/workerskv/internal/pathseg"
 )
 
 // Version is the library's version, sent in the User-Agent header as "workerskv-go/<Version>".
@@ -31,6 +33,8 @@ type Client struct {
 
 	core      *core
 	accountID string
+	// ns is the URL of the account's KV namespaces collection, below which every request's path is.
+	ns *pathseg.Prefix
 	// accountErr refuses every request of a copy made by WithAccount with an unusable account ID.
 	accountErr error
 }
@@ -193,7 +197,9 @@ func (c *Client) WithAccount(id string) *Client {
 // AccountID returns the account the client addresses.
 func (c *Client) AccountID() string { return c.accountID }
 
+// wire points c's services at c and joins, once, the path every request of c starts with.
 func (c *Client) wire() {
+	c.ns = pathseg.NewPrefix(c.core.base, "accounts", c.accountID, "storage", "kv", "namespaces")
 	s := &service{client: c}
 	c.Namespaces = (*NamespacesService)(s)
 	c.Values = (*ValuesService)(s)

@@ -15,7 +15,6 @@ import (
 
 	"github.com/workerskv/workerskv/internal/envelope"
 	"github.com/workerskv/workerskv/internal/limits"
-	"github.com/workerskv/workerskv/internal/pathseg"
 )
 
 // request describes one API call for the executor.
@@ -32,17 +31,17 @@ type request struct {
 	unsentOnly  bool     // not idempotent: retry only if never sent, or on 429
 }
 
-// segments is a request path as its unescaped segments, held by value so that building a path
-// costs no allocation: the longest path has 8 segments.
+// segments is a request path below the account's KV namespaces collection, as its unescaped
+// segments, held by value so that building a path costs no allocation: the longest has 3 segments.
 type segments struct {
-	s [8]string
+	s [3]string
 	n int
 }
 
 // nsPath is the path of the account's KV namespaces collection plus up to 3 more segments.
 func (c *Client) nsPath(more ...string) segments {
-	p := segments{s: [8]string{"accounts", c.accountID, "storage", "kv", "namespaces"}}
-	p.n = 5 + copy(p.s[5:], more)
+	var p segments
+	p.n = copy(p.s[:], more)
 	return p
 }
 
@@ -60,7 +59,7 @@ func (c *Client) exchange(ctx context.Context, r *request) (*http.Response, *req
 		return nil, nil, c.accountErr
 	}
 	co := c.core
-	u := pathseg.Join(co.base, r.segments.s[:r.segments.n]...)
+	u := c.ns.Join(r.segments.s[:r.segments.n]...)
 	if r.query != nil {
 		var vals url.Values
 		switch q := r.query.(type) {

@@ -7,20 +7,40 @@ import (
 	"strings"
 )
 
-// Join returns base with the given segments appended, each escaped as one segment. Path holds the
-// decoded form and, when any segment needed escaping, RawPath the escaped one, so the request line
-// carries the escaped form exactly. It never cleans the path: a segment ".." stays a segment (callers
-// refuse "." and ".." keys before). Both forms share one allocation.
-func Join(base *url.URL, segments ...string) *url.URL {
-	u := *base
-	u.RawQuery, u.Fragment, u.RawFragment = "", "", ""
-	// One trailing slash of the base is dropped, judged on its escaped form: a base ending in "%2F"
-	// ends in a slash only once decoded, and keeps it.
-	basePath, baseRaw := base.Path, base.EscapedPath()
-	if strings.HasSuffix(baseRaw, "/") {
-		basePath, baseRaw = strings.TrimSuffix(basePath, "/"), strings.TrimSuffix(baseRaw, "/")
+// Prefix is a base URL with fixed segments already joined and escaped, so that each request joins and
+// escapes only the segments of its own. The zero Prefix is the empty relative URL.
+type Prefix struct {
+	u    url.URL // the base, without query or fragment
+	path string  // the decoded path, without the base's trailing slash
+	raw  string  // the path as it travels (escaped)
+	// rawPath says raw differs from what url.URL.EscapedPath would make of path, so a joined URL must
+	// carry it in RawPath.
+	rawPath bool
+}
+
+// NewPrefix returns base with segments appended, each escaped as one segment. One trailing slash of
+// the base's path is dropped, judged on its escaped form: a base ending in "%2F" ends in a slash only
+// once decoded, and keeps it. base is not changed.
+func NewPrefix(base *url.URL, segments ...string) *Prefix {
+	p := &Prefix{u: *base, path: base.Path, raw: base.EscapedPath(), rawPath: base.RawPath != ""}
+	p.u.RawQuery, p.u.Fragment, p.u.RawFragment = "", "", ""
+	if strings.HasSuffix(p.raw, "/") {
+		p.path, p.raw = strings.TrimSuffix(p.path, "/"), strings.TrimSuffix(p.raw, "/")
 	}
-	dec, extra := len(basePath), 0 // the decoded length, and what escaping adds to it
+	if len(segments) > 0 {
+		u := p.Join(segments...)
+		p.path, p.raw, p.rawPath = u.Path, u.EscapedPath(), u.RawPath != ""
+	}
+	return p
+}
+
+// Join returns the prefix's URL with the given segments appended, each escaped as one segment. Path
+// holds the decoded form and, when any segment needed escaping, RawPath the escaped one, so the
+// request line carries the escaped form exactly. It never cleans the path: a segment ".." stays a
+// segment (callers refuse "." and ".." keys before). Both forms share one allocation.
+func (p *Prefix) Join(segments ...string) *url.URL {
+	u := p.u
+	dec, extra := len(p.path), 0 // the decoded length, and what escaping adds to it
 	for _, s := range segments {
 		dec += 1 + len(s)
 		for i := 0; i < len(s); i++ {
@@ -29,20 +49,20 @@ func Join(base *url.URL, segments ...string) *url.URL {
 			}
 		}
 	}
-	escaped := extra > 0 || base.RawPath != ""
+	escaped := extra > 0 || p.rawPath
 	n := dec
 	if escaped {
-		n += len(baseRaw) + dec - len(basePath) + extra
+		n += len(p.raw) + dec - len(p.path) + extra
 	}
 	var b strings.Builder
 	b.Grow(n)
-	b.WriteString(basePath)
+	b.WriteString(p.path)
 	for _, s := range segments {
 		b.WriteByte('/')
 		b.WriteString(s)
 	}
 	if escaped {
-		b.WriteString(baseRaw)
+		b.WriteString(p.raw)
 		for _, s := range segments {
 			b.WriteByte('/')
 			writeEscaped(&b, s)

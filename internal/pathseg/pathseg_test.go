@@ -33,7 +33,7 @@ func TestEscape(t *testing.T) {
 		{"back\\slash", "back%5Cslash"},
 	}
 	for _, tc := range cases {
-		got, ok := strings.CutPrefix(Join(base, "values", tc.in).EscapedPath(), "/v4/values/")
+		got, ok := strings.CutPrefix(NewPrefix(base, "values").Join(tc.in).EscapedPath(), "/v4/values/")
 		if !ok || got != tc.want {
 			t.Errorf("the segment for %q is %q, want %q", tc.in, got, tc.want)
 		}
@@ -69,12 +69,19 @@ func TestJoin(t *testing.T) {
 			t.Fatal(err)
 		}
 		baseStr := base.String()
-		u := Join(base, tc.segments...)
+		u := NewPrefix(base).Join(tc.segments...)
 		if got := u.String(); got != tc.want {
-			t.Errorf("Join(%q, %q) = %q, want %q", tc.base, tc.segments, got, tc.want)
+			t.Errorf("NewPrefix(%q).Join(%q) = %q, want %q", tc.base, tc.segments, got, tc.want)
+		}
+		// Joined in two steps, the URL is the same.
+		for i := range tc.segments {
+			v := NewPrefix(base, tc.segments[:i]...).Join(tc.segments[i:]...)
+			if *v != *u {
+				t.Errorf("NewPrefix(%q, %q).Join(%q) = %#v, want %#v", tc.base, tc.segments[:i], tc.segments[i:], v, u)
+			}
 		}
 		if base.String() != baseStr {
-			t.Errorf("Join changed its base to %q", base)
+			t.Errorf("NewPrefix changed its base to %q", base)
 		}
 		// What net/http sends must be the same path: parse it again, as a server would.
 		req, err := http.NewRequest("GET", u.String(), nil)
@@ -95,7 +102,8 @@ func TestJoin(t *testing.T) {
 }
 
 // FuzzJoin: on the wire (EscapedPath) a joined URL is the base's escaped path, less one trailing
-// slash, plus url.PathEscape of each segment, and its Path is that decoded.
+// slash, plus url.PathEscape of each segment, and its Path is that decoded. Segments joined into the
+// prefix give the same URL as segments joined per request.
 func FuzzJoin(f *testing.F) {
 	for _, s := range []string{"plain", "a/b", "q?x=1", "h#f", "100%", "sp ace", "\x00\xff", "日本", "..", ""} {
 		f.Add("https://h.test/client/v4", s, "values")
@@ -107,14 +115,33 @@ func FuzzJoin(f *testing.F) {
 		if err != nil || (base.Scheme != "https" && base.Scheme != "http") || base.Host == "" {
 			return // the client refuses such a base URL
 		}
-		u := Join(base, "accounts", seg1, seg2)
+		u := NewPrefix(base).Join("accounts", seg1, seg2)
+		for _, v := range []*url.URL{NewPrefix(base, "accounts").Join(seg1, seg2), NewPrefix(base, "accounts", seg1).Join(seg2), NewPrefix(base, "accounts", seg1, seg2).Join()} {
+			if *v != *u {
+				t.Fatalf("joined in two steps, %#v; in one, %#v", v, u)
+			}
+		}
 		wantWire := strings.TrimSuffix(base.EscapedPath(), "/") + "/accounts/" + url.PathEscape(seg1) + "/" + url.PathEscape(seg2)
 		wantPath, err := url.PathUnescape(wantWire)
 		if err != nil {
 			t.Fatalf("the wire form %q does not decode: %v", wantWire, err)
 		}
 		if u.Path != wantPath || u.EscapedPath() != wantWire {
-			t.Fatalf("Join(%q, %q, %q): Path %q, on the wire %q; want %q and %q", rawBase, seg1, seg2, u.Path, u.EscapedPath(), wantPath, wantWire)
+			t.Fatalf("NewPrefix(%q).Join(\"accounts\", %q, %q): Path %q, on the wire %q; want %q and %q", rawBase, seg1, seg2, u.Path, u.EscapedPath(), wantPath, wantWire)
 		}
 	})
+}
+
+// BenchmarkJoin: a value's path below a client's namespaces prefix, with a key that needs escaping.
+func BenchmarkJoin(b *testing.B) {
+	base, err := url.Parse("https://api.cloudflare.com/client/v4")
+	if err != nil {
+		b.Fatal(err)
+	}
+	id := "0123456789abcdef0123456789abcdef"
+	p := NewPrefix(base, "accounts", id, "storage", "kv", "namespaces")
+	b.ReportAllocs()
+	for b.Loop() {
+		p.Join(id, "values", "bench/key 1")
+	}
 }
