@@ -37,7 +37,12 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			return nil, errRateWait
 		}
 	}
-	start := time.Now()
+	// The clock is read only for the debug log.
+	debug := t.logger.Enabled(ctx, slog.LevelDebug)
+	var start time.Time
+	if debug {
+		start = time.Now()
+	}
 	resp, err := t.base.RoundTrip(req)
 	if resp != nil && resp.Request == nil {
 		// The retry policy finds its state through resp.Request; not every RoundTripper sets it.
@@ -46,7 +51,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if resp != nil && (resp.StatusCode < 200 || resp.StatusCode > 299) {
 		redactCredentials(resp, req.Header)
 	}
-	if !t.logger.Enabled(ctx, slog.LevelDebug) {
+	if !debug {
 		return resp, err
 	}
 	attrs := []slog.Attr{
