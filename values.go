@@ -51,14 +51,43 @@ func (s *ValuesService) GetWithExpiration(ctx context.Context, namespaceID, key 
 		return nil, time.Time{}, err
 	}
 	defer resp.Body.Close()
-	var buf bytes.Buffer
-	if n := resp.ContentLength; n > 0 && n <= limits.MaxValueBytes {
-		buf.Grow(int(n) + bytes.MinRead)
-	}
-	if _, err := buf.ReadFrom(resp.Body); err != nil {
+	v, err := readValue(resp.Body, resp.ContentLength)
+	if err != nil {
 		return nil, time.Time{}, fmt.Errorf("workerskv: reading value: %w", err)
 	}
-	return buf.Bytes(), expirationHeader(resp), nil
+	return v, expirationHeader(resp), nil
+}
+
+// readValue reads body to its end. When its length n is known (at most the largest value), the value
+// is read straight into a slice of that length, without growing or spare capacity; a body that ends
+// before n bytes gives io.ErrUnexpectedEOF. A length of 0 is read as unknown: net/http gives such a
+// response an empty body anyway, and a response made by hand in a test may have left it unset.
+func readValue(body io.Reader, n int64) ([]byte, error) {
+	if n <= 0 || n > limits.MaxValueBytes {
+		var buf bytes.Buffer
+		_, err := buf.ReadFrom(body)
+		return buf.Bytes(), err
+	}
+	v := make([]byte, n, n+1)
+	if _, err := io.ReadFull(body, v); err != nil {
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		return nil, err
+	}
+	// Read on until the body says it has ended: that is what frees the connection for the next
+	// request (HTTP/2 waits for the end of the stream), and a body may not run past its length.
+	for {
+		m, err := body.Read(v[n : n+1])
+		switch {
+		case m > 0:
+			return nil, fmt.Errorf("the body is longer than its Content-Length, %d", n)
+		case err == io.EOF:
+			return v, nil
+		case err != nil:
+			return nil, err
+		}
+	}
 }
 
 // GetReader opens a value for reading without buffering it

@@ -7,10 +7,14 @@ import (
 	"io"
 	"mime"
 	"mime/multipart"
+	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -423,5 +427,58 @@ func TestKVPutNilValue(t *testing.T) {
 	}
 	if reqs := m.requests(); len(reqs) != 1 || len(reqs[0].Body) != 0 {
 		t.Fatalf("requests: %+v", reqs)
+	}
+}
+
+// TestValuesGetTruncated: a value body that ends before its Content-Length is an error, not a short
+// value.
+func TestValuesGetTruncated(t *testing.T) {
+	t.Parallel()
+	c, m := setup(t)
+	m.on("GET", vkValueURL("k"), func(*http.Request) (*http.Response, error) {
+		return &http.Response{
+			StatusCode: 200, ContentLength: 100, Header: http.Header{"Content-Type": {"application/octet-stream"}},
+			Body: io.NopCloser(strings.NewReader("only 17 bytes...")),
+		}, nil
+	})
+	v, err := c.Values.Get(t.Context(), testNS, "k")
+	if !errors.Is(err, io.ErrUnexpectedEOF) || v != nil {
+		t.Fatalf("Get = %q, %v; want no value and io.ErrUnexpectedEOF", v, err)
+	}
+}
+
+// TestValuesGetReusesConnection: reading values one after another keeps to one connection, because
+// each read runs to the end of its body before it returns.
+func TestValuesGetReusesConnection(t *testing.T) {
+	t.Parallel()
+	value := bytes.Repeat([]byte("v"), 100)
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/octet-stream")
+		w.Header().Set("Content-Length", strconv.Itoa(len(value)))
+		w.Write(value)
+	}))
+	var conns atomic.Int32
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	srv.Start()
+	defer srv.Close()
+	tr := &http.Transport{}
+	defer tr.CloseIdleConnections()
+	c, err := workerskv.NewClient(workerskv.WithAPIToken(canaryToken), workerskv.WithAccountID(testAccount),
+		workerskv.WithBaseURL(srv.URL+"/client/v4"), workerskv.WithHTTPClient(&http.Client{Transport: tr}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 20 {
+		v, err := c.Values.Get(t.Context(), testNS, "k")
+		if err != nil || !bytes.Equal(v, value) {
+			t.Fatalf("Get %d = %q, %v", i, v, err)
+		}
+	}
+	if n := conns.Load(); n != 1 {
+		t.Fatalf("20 reads used %d connections, want 1", n)
 	}
 }

@@ -1,0 +1,56 @@
+package workerskv
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"strings"
+	"testing"
+	"testing/iotest"
+)
+
+// TestReadValue: a value of known length is read whole into a slice of exactly that length, and any
+// body that disagrees with its length is an error, never a short or padded value.
+func TestReadValue(t *testing.T) {
+	t.Parallel()
+	value := []byte("0123456789abcdef\x00\xff")
+	n := int64(len(value))
+	errBoom := errors.New("boom")
+	cases := []struct {
+		name    string
+		body    io.Reader
+		n       int64
+		want    []byte
+		wantErr error // nil: success; errAny: any error
+	}{
+		{"exact", bytes.NewReader(value), n, value, nil},
+		{"data with EOF", iotest.DataErrReader(bytes.NewReader(value)), n, value, nil},
+		{"one byte per read", iotest.OneByteReader(bytes.NewReader(value)), n, value, nil},
+		{"half per read", iotest.HalfReader(bytes.NewReader(value)), n, value, nil},
+		{"empty", strings.NewReader(""), 0, []byte{}, nil},
+		{"length left unset", bytes.NewReader(value), 0, value, nil},
+		{"unknown length", bytes.NewReader(value), -1, value, nil},
+		{"over the largest value", bytes.NewReader(value), 1 << 40, value, nil},
+		{"short", bytes.NewReader(value[:5]), n, nil, io.ErrUnexpectedEOF},
+		{"nothing", strings.NewReader(""), n, nil, io.ErrUnexpectedEOF},
+		{"long", bytes.NewReader(append(value, 'x')), n, nil, errAny},
+		{"error midway", io.MultiReader(bytes.NewReader(value[:5]), iotest.ErrReader(errBoom)), n, nil, errBoom},
+		{"error after the value", io.MultiReader(bytes.NewReader(value), iotest.ErrReader(errBoom)), n, nil, errBoom},
+	}
+	for _, tc := range cases {
+		got, err := readValue(tc.body, tc.n)
+		switch {
+		case tc.wantErr == nil && (err != nil || !bytes.Equal(got, tc.want) || got == nil):
+			t.Errorf("%s: readValue = %q, %v; want %q", tc.name, got, err, tc.want)
+		case tc.wantErr == errAny && err == nil, tc.wantErr != nil && tc.wantErr != errAny && !errors.Is(err, tc.wantErr):
+			t.Errorf("%s: readValue = %q, %v; want error %v", tc.name, got, err, tc.wantErr)
+		case tc.wantErr != nil && got != nil:
+			t.Errorf("%s: readValue returned %q with its error", tc.name, got)
+		}
+		if tc.wantErr == nil && tc.n > 0 && tc.n <= int64(len(value)) && int64(len(got)) != tc.n {
+			t.Errorf("%s: len %d, want %d", tc.name, len(got), tc.n)
+		}
+	}
+}
+
+var errAny = errors.New("any error")
