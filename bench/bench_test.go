@@ -2,10 +2,12 @@ package bench
 
 import (
 	"context"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
 	"runtime/metrics"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -18,11 +20,23 @@ import (
 // parts, so `benchstat -col /client` lines the four clients up side by side. All four clients run in
 // the same process against the same canned server.
 
+// runOrder is the order in which one call of a benchmark runs the clients: shuffled on every call. The
+// testing package runs each client's sub-benchmark -count times in a row, so with a fixed order every
+// sample of one client would come from one stretch of time, and a spell of load on a shared machine
+// would fall on that client alone. The measured run (README.md) calls each benchmark once per round,
+// in many rounds, so each client's samples are spread over the whole run and no client is always
+// first after the server starts.
+func runOrder() []string {
+	order := slices.Clone(clientNames)
+	rand.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
+	return order
+}
+
 // forEachClient runs fn as a sub-benchmark per client, against a canned server serving value.
 func forEachClient(b *testing.B, value []byte, fn func(b *testing.B, c kvClient)) {
 	srv := newCannedServer(value)
 	defer srv.Close()
-	for _, name := range clientNames {
+	for _, name := range runOrder() {
 		b.Run("client="+name, func(b *testing.B) {
 			c, done := newClient(name, srv.BaseURL(), apiToken, accountID, namespaceID)
 			defer done()
@@ -138,7 +152,7 @@ func forEachClientE2E(b *testing.B, fn func(b *testing.B, c kvClient)) {
 	if err := setup.Namespace(ns.ID).Put(ctx, valueKey, makeValue(size100B), nil); err != nil {
 		b.Fatal(err)
 	}
-	for _, name := range clientNames {
+	for _, name := range runOrder() {
 		b.Run("client="+name, func(b *testing.B) {
 			c, done := newClient(name, base, emulator.DefaultAPIToken, emulator.DefaultAccountID, ns.ID)
 			defer done()
@@ -191,7 +205,7 @@ func (t inProcessTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 func forEachClientInProcess(b *testing.B, value []byte, fn func(b *testing.B, c kvClient)) {
 	srv := newCannedServer(value)
 	defer srv.Close()
-	for _, name := range clientNames {
+	for _, name := range runOrder() {
 		b.Run("client="+name, func(b *testing.B) {
 			c, done := newClientWith(name, srv.BaseURL(), apiToken, accountID, namespaceID,
 				&http.Client{Transport: inProcessTransport{srv}})
@@ -283,4 +297,20 @@ func heapBytes() uint64 {
 	s[0].Name = heapSample[0].Name
 	metrics.Read(s)
 	return s[0].Value.Uint64()
+}
+
+// TestRunOrder: every call runs each client once, and not always in the same order.
+func TestRunOrder(t *testing.T) {
+	firsts := map[string]bool{}
+	for range 200 {
+		order := runOrder()
+		sorted, want := slices.Sorted(slices.Values(order)), slices.Sorted(slices.Values(clientNames))
+		if !slices.Equal(sorted, want) {
+			t.Fatalf("runOrder() = %q, want each of %q once", order, clientNames)
+		}
+		firsts[order[0]] = true
+	}
+	if len(firsts) != len(clientNames) {
+		t.Fatalf("in 200 calls only %d clients ran first", len(firsts))
+	}
 }
