@@ -36,6 +36,8 @@ func TestReadValue(t *testing.T) {
 		{"long", bytes.NewReader(append(value, 'x')), n, nil, errAny},
 		{"error midway", io.MultiReader(bytes.NewReader(value[:5]), iotest.ErrReader(errBoom)), n, nil, errBoom},
 		{"error after the value", io.MultiReader(bytes.NewReader(value), iotest.ErrReader(errBoom)), n, nil, errBoom},
+		{"error with the last bytes", &lastBytesErr{value, errBoom}, n, nil, errBoom},
+		{"empty reads between", &emptyReads{r: iotest.OneByteReader(bytes.NewReader(value))}, n, value, nil},
 	}
 	for _, tc := range cases {
 		got, err := readValue(tc.body, tc.n)
@@ -54,3 +56,34 @@ func TestReadValue(t *testing.T) {
 }
 
 var errAny = errors.New("any error")
+
+// lastBytesErr returns all of its data together with err, then io.EOF.
+type lastBytesErr struct {
+	data []byte
+	err  error
+}
+
+func (r *lastBytesErr) Read(p []byte) (int, error) {
+	if len(r.data) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p, r.data)
+	r.data = r.data[n:]
+	if len(r.data) == 0 {
+		return n, r.err
+	}
+	return n, nil
+}
+
+// emptyReads returns (0, nil) before every read of r, which io.Reader allows.
+type emptyReads struct {
+	r     io.Reader
+	empty bool
+}
+
+func (r *emptyReads) Read(p []byte) (int, error) {
+	if r.empty = !r.empty; r.empty {
+		return 0, nil
+	}
+	return r.r.Read(p)
+}
