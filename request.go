@@ -38,7 +38,8 @@ type segments struct {
 	n int
 }
 
-// nsPath is the path of the account's KV namespaces collection plus up to 3 more segments.
+// nsPath is a path of up to 3 segments below the account's KV namespaces collection (none: the
+// collection itself).
 func (c *Client) nsPath(more ...string) segments {
 	var p segments
 	p.n = copy(p.s[:], more)
