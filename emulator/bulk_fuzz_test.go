@@ -146,7 +146,14 @@ func isNumber(raw json.RawMessage) bool {
 }
 
 // oracleSeconds parses a JSON number that is a non-negative whole number of seconds (at most 2^53).
+// An integer written out is judged exactly; other forms by their float64 value.
 func oracleSeconds(raw json.RawMessage) (int64, error) {
+	if n, err := strconv.ParseInt(string(raw), 10, 64); err == nil {
+		if n < 0 || n > 1<<53 {
+			return 0, refuse("bad seconds %s", raw)
+		}
+		return n, nil
+	}
 	f, err := strconv.ParseFloat(string(raw), 64)
 	if err != nil || f != math.Trunc(f) || f < 0 || f > 1<<53 {
 		return 0, refuse("bad seconds %s", raw)

@@ -212,6 +212,13 @@ func TestHostileBodies(t *testing.T) {
 		{name: "bulk write data after the array", method: "PUT", target: bulk, body: text(`[{"key":"a","value":"v"}] [`), status: 400, code: 10027},
 		{name: "bulk write Key and Value in capitals", method: "PUT", target: bulk, body: text(`[{"Key":"a","Value":"v"}]`), status: 400, code: 10027},
 		{name: "bulk write expiration as a string", method: "PUT", target: bulk, body: text(`[{"key":"a","value":"v","expiration_ttl":"600"}]`), status: 400, code: 10033},
+		// Seconds are numbers of at most 2^53, judged by value whatever the number's form.
+		{name: "bulk write expiration 1e16 written out", method: "PUT", target: bulk, body: text(`[{"key":"a","value":"v","expiration":10000000000000000}]`), status: 400, code: 10033},
+		{name: "bulk write expiration 1e16", method: "PUT", target: bulk, body: text(`[{"key":"a","value":"v","expiration":1e16}]`), status: 400, code: 10033},
+		{name: "bulk write expiration 2^53+1", method: "PUT", target: bulk, body: text(`[{"key":"a","value":"v","expiration":9007199254740993}]`), status: 400, code: 10033},
+		{name: "bulk write expiration_ttl 2^53+1", method: "PUT", target: bulk, body: text(`[{"key":"a","value":"v","expiration_ttl":9007199254740993}]`), status: 400, code: 10033},
+		{name: "value put expiration 1e16 written out", method: "PUT", target: values + "a?expiration=10000000000000000", body: text("v"), status: 400, code: 10033},
+		{name: "value put expiration_ttl 2^53+1", method: "PUT", target: values + "a?expiration_ttl=9007199254740993", body: text("v"), status: 400, code: 10033},
 	}
 	h.runHostile(t, ns, rows)
 }

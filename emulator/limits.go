@@ -164,9 +164,15 @@ func resolveExpiration(expiration, ttl string, now time.Time) (int64, *apiError)
 	return 0, nil
 }
 
-// parseSeconds parses a non-negative whole number of seconds. Integral
-// numbers written with a fraction or an exponent (1.7e9) are accepted; Go's
-// other number forms (0x1p6, inf, +60, 1_000) are not.
+// maxSeconds is the largest number of seconds accepted: 2^53, the largest
+// integer up to which every integer is exact as a JSON number in a
+// JavaScript runtime.
+const maxSeconds = 1 << 53
+
+// parseSeconds parses a non-negative whole number of seconds, at most
+// maxSeconds, judged by its value whatever its form: integral numbers written
+// with a fraction or an exponent (1.7e9) are accepted; Go's other number forms
+// (0x1p6, inf, +60, 1_000) are not.
 func parseSeconds(name, s string) (int64, *apiError) {
 	if !isDecimal(s) {
 		return 0, badRequest(codeInvalidExpiration, "Invalid %s of %s. It must be a non-negative integer number of seconds.", name, clip(s))
@@ -174,13 +180,16 @@ func parseSeconds(name, s string) (int64, *apiError) {
 	n, err := strconv.ParseInt(s, 10, 64)
 	if err != nil {
 		f, ferr := strconv.ParseFloat(s, 64)
-		if ferr != nil || f != math.Trunc(f) || math.Abs(f) > 1<<53 {
+		if ferr != nil || f != math.Trunc(f) || math.Abs(f) > maxSeconds {
 			return 0, badRequest(codeInvalidExpiration, "Invalid %s of %s. It must be a non-negative integer number of seconds.", name, clip(s))
 		}
 		n = int64(f)
 	}
 	if n < 0 {
 		return 0, badRequest(codeInvalidExpiration, "Invalid %s of %d. It must be a non-negative integer number of seconds.", name, n)
+	}
+	if n > maxSeconds {
+		return 0, badRequest(codeInvalidExpiration, "Invalid %s of %d. It is too large: at most 2^53 seconds.", name, n)
 	}
 	return n, nil
 }
