@@ -1,7 +1,6 @@
 package workerskv
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -150,7 +149,7 @@ func callFast[T any](ctx context.Context, c *Client, r *request, fast func(body 
 		return zero, nil, err
 	}
 	defer resp.Body.Close()
-	body, err := readAll(resp)
+	body, err := readBody(resp.Body, resp.ContentLength, maxResponseBytes)
 	if err != nil {
 		return zero, nil, fmt.Errorf("workerskv: %s %s: reading response: %w", st.method, st.path(), err)
 	}
@@ -183,16 +182,37 @@ func plainSuccess(body []byte) (noResult, *envelope.ResultInfo, bool) {
 	return noResult{}, nil, envelope.PlainSuccess(body)
 }
 
-// readAll reads a response body into a buffer sized from Content-Length when the server sent one, so
-// a large page is read without repeated growing and copying.
-func readAll(resp *http.Response) ([]byte, error) {
-	if n := resp.ContentLength; n > 0 && n <= 32<<20 {
-		buf := bytes.NewBuffer(make([]byte, 0, n+bytes.MinRead))
-		_, err := buf.ReadFrom(resp.Body)
-		return buf.Bytes(), err
+// readBody reads body to its end. When its length n is known and at most limit, the body is read
+// straight into one slice of that length, with one byte to spare to notice a body that runs past n,
+// which is an error; a body that ends before n bytes gives io.ErrUnexpectedEOF. A length of 0 is read
+// as unknown: net/http gives such a response an empty body anyway, and a response made by hand in a
+// test may have left it unset.
+func readBody(body io.Reader, n, limit int64) ([]byte, error) {
+	if n <= 0 || n > limit {
+		return io.ReadAll(body) // grows by less than a bytes.Buffer does on a long body
 	}
-	return io.ReadAll(resp.Body)
+	v := make([]byte, n+1)
+	// Read until the body reports its end, not only until n bytes have come: that lets net/http reuse
+	// an HTTP/1.1 connection at once and end an HTTP/2 stream normally rather than reset it. An error
+	// that comes with the last bytes is kept, not dropped.
+	for off := int64(0); ; {
+		m, err := body.Read(v[off:])
+		off += int64(m)
+		switch {
+		case off > n:
+			return nil, fmt.Errorf("the body is longer than its Content-Length, %d", n)
+		case err == io.EOF && off < n:
+			return nil, io.ErrUnexpectedEOF
+		case err == io.EOF:
+			return v[:n], nil
+		case err != nil:
+			return nil, err
+		}
+	}
 }
+
+// maxResponseBytes is the largest JSON response read into a buffer of its announced length.
+const maxResponseBytes = 32 << 20
 
 // jsonBody encodes v as a request body.
 func jsonBody(v any) ([]byte, error) {

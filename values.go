@@ -51,42 +51,11 @@ func (s *ValuesService) GetWithExpiration(ctx context.Context, namespaceID, key 
 		return nil, time.Time{}, err
 	}
 	defer resp.Body.Close()
-	v, err := readValue(resp.Body, resp.ContentLength)
+	v, err := readBody(resp.Body, resp.ContentLength, limits.MaxValueBytes)
 	if err != nil {
 		return nil, time.Time{}, fmt.Errorf("workerskv: reading value: %w", err)
 	}
 	return v, expirationHeader(resp), nil
-}
-
-// readValue reads body to its end. When its length n is known (at most the largest value), the value
-// is read straight into one slice of that length, with one byte to spare to notice a body that runs
-// past n, which is an error; a body that ends before n bytes gives io.ErrUnexpectedEOF. A length of 0
-// is read as unknown: net/http gives such a response an empty body anyway, and a response made by
-// hand in a test may have left it unset.
-func readValue(body io.Reader, n int64) ([]byte, error) {
-	if n <= 0 || n > limits.MaxValueBytes {
-		var buf bytes.Buffer
-		_, err := buf.ReadFrom(body)
-		return buf.Bytes(), err
-	}
-	v := make([]byte, n+1)
-	// Read until the body reports its end, not only until n bytes have come: that lets net/http reuse
-	// an HTTP/1.1 connection at once and end an HTTP/2 stream normally rather than reset it. An error
-	// that comes with the last bytes is kept, not dropped.
-	for off := int64(0); ; {
-		m, err := body.Read(v[off:])
-		off += int64(m)
-		switch {
-		case off > n:
-			return nil, fmt.Errorf("the body is longer than its Content-Length, %d", n)
-		case err == io.EOF && off < n:
-			return nil, io.ErrUnexpectedEOF
-		case err == io.EOF:
-			return v[:n], nil
-		case err != nil:
-			return nil, err
-		}
-	}
 }
 
 // GetReader opens a value for reading without buffering it

@@ -7,11 +7,13 @@ import (
 	"strings"
 	"testing"
 	"testing/iotest"
+
+	"github.com/workerskv/workerskv/internal/limits"
 )
 
-// TestReadValue: a value of known length is read whole into a slice of exactly that length, and any
+// TestReadBody: a body of known length is read whole into a slice of exactly that length, and any
 // body that disagrees with its length is an error, never a short or padded value.
-func TestReadValue(t *testing.T) {
+func TestReadBody(t *testing.T) {
 	t.Parallel()
 	value := []byte("0123456789abcdef\x00\xff")
 	n := int64(len(value))
@@ -40,14 +42,14 @@ func TestReadValue(t *testing.T) {
 		{"empty reads between", &emptyReads{r: iotest.OneByteReader(bytes.NewReader(value))}, n, value, nil},
 	}
 	for _, tc := range cases {
-		got, err := readValue(tc.body, tc.n)
+		got, err := readBody(tc.body, tc.n, limits.MaxValueBytes)
 		switch {
 		case tc.wantErr == nil && (err != nil || !bytes.Equal(got, tc.want) || got == nil):
-			t.Errorf("%s: readValue = %q, %v; want %q", tc.name, got, err, tc.want)
+			t.Errorf("%s: readBody = %q, %v; want %q", tc.name, got, err, tc.want)
 		case tc.wantErr == errAny && err == nil, tc.wantErr != nil && tc.wantErr != errAny && !errors.Is(err, tc.wantErr):
-			t.Errorf("%s: readValue = %q, %v; want error %v", tc.name, got, err, tc.wantErr)
+			t.Errorf("%s: readBody = %q, %v; want error %v", tc.name, got, err, tc.wantErr)
 		case tc.wantErr != nil && got != nil:
-			t.Errorf("%s: readValue returned %q with its error", tc.name, got)
+			t.Errorf("%s: readBody returned %q with its error", tc.name, got)
 		}
 		if tc.wantErr == nil && tc.n > 0 && tc.n <= int64(len(value)) && int64(len(got)) != tc.n {
 			t.Errorf("%s: len %d, want %d", tc.name, len(got), tc.n)
