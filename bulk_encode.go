@@ -208,11 +208,8 @@ func (e *pairEncoding) measureValue() {
 // pairEncoding serves only to check the pair.
 func preparePair(p *BulkPair, now time.Time, exact bool) (pairEncoding, error) {
 	e := pairEncoding{key: p.Key, p: p}
-	if err := validateKey(p.Key); err != nil {
+	if err := validateBulkKey(p.Key); err != nil {
 		return e, err
-	}
-	if !utf8.ValidString(p.Key) {
-		return e, invalid("key", "%q is not valid UTF-8, which a bulk request (JSON) cannot carry", p.Key)
 	}
 	if len(p.Value) > limits.MaxValueBytes {
 		return e, invalid("value", "key %q: %d bytes; the limit is %d", p.Key, len(p.Value), limits.MaxValueBytes)
@@ -255,8 +252,10 @@ func digits(n int64) int {
 
 // keyEncoding checks a key for a bulk delete or get body.
 func keyEncoding(key string) (pairEncoding, error) {
-	n, err := checkKey(key)
-	return pairEncoding{key: key, keyOnly: true, size: n}, err
+	if err := validateBulkKey(key); err != nil {
+		return pairEncoding{key: key, keyOnly: true}, err
+	}
+	return pairEncoding{key: key, keyOnly: true, size: jsonStringLen(key)}, nil
 }
 
 // appendTo appends the item: the bulk-write JSON object, or the key alone.
@@ -370,15 +369,4 @@ func appendJSONString[S ~string | ~[]byte](dst []byte, s S) []byte {
 	}
 	dst = append(dst, s[start:]...)
 	return append(dst, '"')
-}
-
-// checkKey checks a key name for bulk delete and bulk get bodies and returns its JSON length.
-func checkKey(key string) (int, error) {
-	if err := validateKey(key); err != nil {
-		return 0, err
-	}
-	if !utf8.ValidString(key) {
-		return 0, invalid("key", "%q is not valid UTF-8, which a bulk request (JSON) cannot carry", key)
-	}
-	return jsonStringLen(key), nil
 }

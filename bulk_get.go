@@ -37,7 +37,7 @@ func (s *BulkService) Get(ctx context.Context, namespaceID string, keys []string
 		return nil, invalid("type", "must be \"text\" or \"json\"")
 	}
 	for _, k := range keys {
-		if _, err := checkKey(k); err != nil {
+		if err := validateBulkKey(k); err != nil {
 			return nil, err
 		}
 	}
@@ -151,4 +151,25 @@ func decodeBulkValue(raw json.RawMessage, o *BulkGetOptions) (BulkValue, error) 
 	}
 	v.Value = []byte(text)
 	return v, nil
+}
+
+// BulkGetOptions tunes [BulkService.Get].
+type BulkGetOptions struct {
+	// Type is "text" (default: values are returned as their bytes) or "json" (values are parsed by the
+	// server and returned as JSON).
+	Type string
+	// WithMetadata also returns each key's metadata and expiration.
+	WithMetadata bool
+	// Concurrency is how many requests run at once (default 4).
+	Concurrency int
+}
+
+// BulkValue is one value read by [BulkService.Get].
+type BulkValue struct {
+	// Value is the value's text (type "text") or its JSON (type "json").
+	Value []byte
+	// Metadata is the key's metadata as JSON (nil when it has none, or when not asked for).
+	Metadata json.RawMessage
+	// Expiration is when the key expires (zero when it never does, or when not asked for).
+	Expiration time.Time
 }

@@ -9,7 +9,6 @@ import (
 
 	"github.com/workerskv/workerskv/internal/envelope"
 	"github.com/workerskv/workerskv/internal/keypage"
-	"github.com/workerskv/workerskv/internal/limits"
 )
 
 // KeysService lists keys and reads their metadata. Use it through [Client.Keys].
@@ -89,13 +88,6 @@ type KeyPage struct {
 	// Cursor continues the listing; empty when this was the last page. A page can be short, or even
 	// empty, while a cursor remains.
 	Cursor string
-}
-
-func (o *ListKeysOptions) validate() error {
-	if o != nil && o.Limit != 0 && (o.Limit < limits.MinListLimit || o.Limit > limits.MaxListLimit) {
-		return invalid("limit", "%d is outside %d–%d", o.Limit, limits.MinListLimit, limits.MaxListLimit)
-	}
-	return nil
 }
 
 // List returns one page of keys in byte order of their names

@@ -4,9 +4,6 @@ import (
 	"context"
 	"iter"
 	"net/http"
-	"unicode/utf8"
-
-	"github.com/workerskv/workerskv/internal/limits"
 )
 
 // NamespacesService manages the account's KV namespaces. Use it through [Client.Namespaces].
@@ -49,23 +46,6 @@ func (p *NamespacePage) HasMore() bool {
 		return p.Page*p.PerPage < p.TotalCount
 	}
 	return p.PerPage > 0 && len(p.Namespaces) >= p.PerPage
-}
-
-func (o *ListNamespacesOptions) validate() error {
-	if o == nil {
-		return nil
-	}
-	switch {
-	case o.Page < 0:
-		return invalid("page", "must be 1 or more")
-	case o.PerPage < 0 || o.PerPage > 1000:
-		return invalid("per_page", "must be between 1 and 1000")
-	case o.Order != "" && o.Order != "id" && o.Order != "title":
-		return invalid("order", "must be \"id\" or \"title\"")
-	case o.Direction != "" && o.Direction != "asc" && o.Direction != "desc":
-		return invalid("direction", "must be \"asc\" or \"desc\"")
-	}
-	return nil
 }
 
 // List returns one page of namespaces (GET /accounts/{account_id}/storage/kv/namespaces).
@@ -174,29 +154,8 @@ func callNamespace(ctx context.Context, c *Client, r *request) (*Namespace, erro
 }
 
 func titleRequest(title string) ([]byte, error) {
-	switch {
-	case title == "":
-		return nil, invalid("title", "empty")
-	case !utf8.ValidString(title):
-		return nil, invalid("title", "not valid UTF-8")
-	case utf8.RuneCountInString(title) > limits.MaxTitleBytes:
-		return nil, invalid("title", "longer than %d characters", limits.MaxTitleBytes)
+	if err := validateTitle(title); err != nil {
+		return nil, err
 	}
 	return jsonBody(titleBody{Title: title})
-}
-
-func validateNamespaceID(id string) error { return validateID("namespace_id", id) }
-
-// validateID refuses identifiers that would change the request path: empty, "." and "..", or over
-// the 32 characters Cloudflare's IDs have.
-func validateID(field, id string) error {
-	switch {
-	case id == "":
-		return invalid(field, "empty")
-	case id == "." || id == "..":
-		return invalid(field, "%q is not an ID", id)
-	case len(id) > 32:
-		return invalid(field, "longer than 32 characters")
-	}
-	return nil
 }

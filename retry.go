@@ -9,10 +9,13 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/hashicorp/go-retryablehttp"
 )
 
 // retryableStatus reports whether a response status is worth retrying: 429, 500, 502, 503, 504 and
@@ -181,4 +184,65 @@ func neverSent(err error) bool {
 	}
 	var dnsErr *net.DNSError
 	return errors.As(err, &dnsErr) || errors.Is(err, syscall.ECONNREFUSED)
+}
+
+// reqState travels in a request's context and carries what the retry policy needs to know about it.
+//
+// It is itself the request's context (it embeds the caller's), so that carrying it costs no
+// context.WithValue allocation per request.
+type reqState struct {
+	context.Context
+	// method and the URL name the request in errors and logs; basePath is the base URL's escaped path.
+	method   string
+	url      *url.URL
+	basePath string
+	attempts int
+	// noReplay: the body cannot be sent twice (a plain io.Reader), so never retry.
+	noReplay bool
+	// unsentOnly: retry only when the request provably never reached the server, or on 429
+	// (non-idempotent requests such as namespace creation).
+	unsentOnly bool
+	// wait is the backoff chosen by checkRetry for the next attempt; retryAfter what the server asked.
+	wait       time.Duration
+	retryAfter time.Duration
+	// lastStatus and lastErr are the outcome of the latest attempt, for the retry log.
+	lastStatus int
+	lastErr    error
+}
+
+type stateKey struct{}
+
+func withState(ctx context.Context, st *reqState) context.Context {
+	st.Context = ctx
+	return st
+}
+
+// Value answers stateKey with the state itself and passes every other key to the caller's context.
+func (st *reqState) Value(key any) any {
+	if _, ok := key.(stateKey); ok {
+		return st
+	}
+	return st.Context.Value(key)
+}
+
+// path is the escaped request path relative to the base URL, for errors and logs.
+func (st *reqState) path() string {
+	if st.url == nil {
+		return ""
+	}
+	return strings.TrimPrefix(st.url.EscapedPath(), st.basePath)
+}
+
+func stateOf(ctx context.Context) *reqState {
+	if st, ok := ctx.Value(stateKey{}).(*reqState); ok {
+		return st
+	}
+	return &reqState{}
+}
+
+// countAttempt is the retryablehttp request hook: it numbers attempts.
+func countAttempt(_ retryablehttp.Logger, req *http.Request, _ int) {
+	if st, ok := req.Context().Value(stateKey{}).(*reqState); ok {
+		st.attempts++
+	}
 }

@@ -88,3 +88,71 @@ func expirationQuery(expiration, ttl int64) map[string][]string {
 	}
 	return q
 }
+
+func validateNamespaceID(id string) error { return validateID("namespace_id", id) }
+
+// validateID refuses identifiers that would change the request path: empty, "." and "..", or over
+// the 32 characters Cloudflare's IDs have.
+func validateID(field, id string) error {
+	switch {
+	case id == "":
+		return invalid(field, "empty")
+	case id == "." || id == "..":
+		return invalid(field, "%q is not an ID", id)
+	case len(id) > 32:
+		return invalid(field, "longer than 32 characters")
+	}
+	return nil
+}
+
+// validateBulkKey refuses key names a bulk request cannot carry: those [validateKey] refuses, and
+// invalid UTF-8 (a bulk body is JSON).
+func validateBulkKey(key string) error {
+	if err := validateKey(key); err != nil {
+		return err
+	}
+	if !utf8.ValidString(key) {
+		return invalid("key", "%q is not valid UTF-8, which a bulk request (JSON) cannot carry", key)
+	}
+	return nil
+}
+
+// validateTitle refuses namespace titles the API cannot store: empty, invalid UTF-8, or over 512
+// characters.
+func validateTitle(title string) error {
+	switch {
+	case title == "":
+		return invalid("title", "empty")
+	case !utf8.ValidString(title):
+		return invalid("title", "not valid UTF-8")
+	case utf8.RuneCountInString(title) > limits.MaxTitleBytes:
+		return invalid("title", "longer than %d characters", limits.MaxTitleBytes)
+	}
+	return nil
+}
+
+// validate checks the options of a key listing: a limit within what the API accepts.
+func (o *ListKeysOptions) validate() error {
+	if o != nil && o.Limit != 0 && (o.Limit < limits.MinListLimit || o.Limit > limits.MaxListLimit) {
+		return invalid("limit", "%d is outside %d–%d", o.Limit, limits.MinListLimit, limits.MaxListLimit)
+	}
+	return nil
+}
+
+// validate checks the options of a namespace listing against what the API accepts.
+func (o *ListNamespacesOptions) validate() error {
+	if o == nil {
+		return nil
+	}
+	switch {
+	case o.Page < 0:
+		return invalid("page", "must be 1 or more")
+	case o.PerPage < 0 || o.PerPage > 1000:
+		return invalid("per_page", "must be between 1 and 1000")
+	case o.Order != "" && o.Order != "id" && o.Order != "title":
+		return invalid("order", "must be \"id\" or \"title\"")
+	case o.Direction != "" && o.Direction != "asc" && o.Direction != "desc":
+		return invalid("direction", "must be \"asc\" or \"desc\"")
+	}
+	return nil
+}

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-retryablehttp"
+
+	"github.com/workerskv/workerskv/internal/limits"
 )
 
 // bulkJob runs the requests of one bulk write or delete concurrently and accounts for every key.
@@ -215,4 +217,96 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 	case <-ctx.Done():
 		return false
 	}
+}
+
+// itemPreparer checks item i and returns its encoding.
+type itemPreparer func(i int) (pairEncoding, error)
+
+// checkItems checks each of n items and returns the first one's validation error, or a
+// [*ValidationError] for an item too large for any request.
+func checkItems(n int, prepare itemPreparer) error {
+	for i := range n {
+		e, err := prepare(i)
+		if err != nil {
+			return err
+		}
+		if !itemFits(e.size, limits.MaxBulkWriteBytes) {
+			return tooLarge(e.key, e.size)
+		}
+	}
+	return nil
+}
+
+func tooLarge(key string, n int) error {
+	return invalid("value", "key %q: %d bytes encoded, more than one bulk request may carry (%d)", key, n, limits.MaxBulkWriteBytes)
+}
+
+// indexed is a producer that encodes n checked items, in order, into chunks of at most maxItems as it
+// hands them to the job. When the job stops, the items it never sent are accounted as unconfirmed.
+func (j *bulkJob) indexed(n, maxItems int, prepare itemPreparer) producer {
+	return j.indexedFrom(nil, &chunker{maxItems: maxItems, maxBytes: limits.MaxBulkWriteBytes}, 0, n, prepare)
+}
+
+// indexedFrom is [bulkJob.indexed] for a job whose items before from are already encoded: first (a
+// full chunk, or nil) and b's chunk being built hold them. It hands over first, then carries on
+// encoding from item from into b.
+func (j *bulkJob) indexedFrom(first *chunk, b *chunker, from, n int, prepare itemPreparer) producer {
+	return func(ctx context.Context, emit func(*chunk, bool) bool) error {
+		stop := func(from int) {
+			if c := b.rest(); c != nil {
+				j.unconfirmed(c.keys)
+			}
+			rest := make([]string, 0, n-from)
+			for i := from; i < n; i++ {
+				e, _ := prepare(i)
+				rest = append(rest, e.key)
+			}
+			j.unconfirmed(rest)
+		}
+		if first != nil && !emit(first, false) {
+			stop(from)
+			return nil
+		}
+		for i := from; i < n; i++ {
+			if ctx.Err() != nil {
+				stop(i)
+				return nil
+			}
+			e, err := prepare(i)
+			if err != nil { // checked before the job started: only input changed meanwhile gets here
+				stop(i)
+				return err
+			}
+			if full := b.add(&e, n-i); full != nil && !emit(full, false) {
+				stop(i + 1)
+				return nil
+			}
+		}
+		if c := b.rest(); c != nil {
+			emit(c, true)
+		}
+		return nil
+	}
+}
+
+// withTotal returns options that carry the item count for progress reports.
+func withTotal(opts *BulkOptions, total int) *BulkOptions {
+	var o BulkOptions
+	if opts != nil {
+		o = *opts
+	}
+	if o.Progress != nil {
+		p := o.Progress
+		o.Progress = func(bp BulkProgress) {
+			bp.Total = total
+			p(bp)
+		}
+	}
+	return &o
+}
+
+// bulkWriteResult is the result object of the bulk write and delete endpoints.
+type bulkWriteResult struct {
+	SuccessfulKeyCount int      `json:"successful_key_count"`
+	UnsuccessfulKeys   []string `json:"unsuccessful_keys"`
 }
