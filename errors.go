@@ -12,32 +12,44 @@ import (
 
 // Sentinel errors for the categories callers branch on. Match them with [errors.Is]; use [errors.As]
 // with [*APIError] or [*ValidationError] for the details.
+//
+// An [*APIError] belongs to at most one category. Cloudflare's error code decides it when the code is
+// one listed below, and the HTTP status otherwise, as the live API answers: a duplicate namespace title
+// is HTTP 400 with code 10014 (ErrConflict, not ErrInvalidInput), and code 10000 is an unknown token
+// with HTTP 401 (ErrUnauthorized) but a token that lacks the permission with HTTP 403 (ErrForbidden).
 var (
-	// ErrNotFound matches a missing namespace or key (HTTP 404, codes 10009 and 10013).
+	// ErrNotFound matches a missing namespace or key: code 10009 (key) or 10013 (namespace), or any
+	// HTTP 404.
 	ErrNotFound = errors.New("workerskv: not found")
-	// ErrUnauthorized matches missing or rejected credentials (HTTP 401, codes 9106, 9109 and 10000).
+	// ErrUnauthorized matches missing or rejected credentials: an unknown or invalid token (HTTP 401,
+	// code 10000), no credentials (HTTP 400, code 9106), code 9109, or any other HTTP 401.
 	ErrUnauthorized = errors.New("workerskv: unauthorized")
-	// ErrForbidden matches a request the credentials may not make (HTTP 403, code 10037).
+	// ErrForbidden matches valid credentials that may not make the request: a token that lacks the
+	// permission or cannot see the resource (HTTP 403 with code 10000, or code 10037), or any other
+	// HTTP 403.
 	ErrForbidden = errors.New("workerskv: forbidden")
-	// ErrRateLimited matches a request refused for exceeding a rate limit (HTTP 429, code 971).
+	// ErrRateLimited matches a request refused for exceeding a rate limit: code 971 (the account's
+	// 1,200 requests per 5 minutes), or any HTTP 429.
 	ErrRateLimited = errors.New("workerskv: rate limited")
-	// ErrConflict matches a conflict such as a namespace title already in use (HTTP 409, code 10014).
+	// ErrConflict matches a namespace title already in use: code 10014, which Cloudflare answers with
+	// HTTP 400. Any HTTP 409 matches it too.
 	ErrConflict = errors.New("workerskv: conflict")
-	// ErrInvalidInput matches input refused before sending ([*ValidationError]) or by the server (HTTP 400
-	// or 413 with no more specific category).
+	// ErrInvalidInput matches input refused before sending ([*ValidationError]), or by the server with
+	// HTTP 400 or 413 and no code of another category.
 	ErrInvalidInput = errors.New("workerskv: invalid input")
 )
 
-// codeCategory maps Cloudflare error codes to sentinel categories.
+// codeCategory maps Cloudflare error codes to sentinel categories. Code 10000 is ErrForbidden when the
+// status is 403 (see category).
 var codeCategory = map[int]error{
 	10009: ErrNotFound,     // key not found
 	10013: ErrNotFound,     // namespace not found
-	10014: ErrConflict,     // namespace title already exists
-	10000: ErrUnauthorized, // authentication error
-	9106:  ErrUnauthorized, // missing authentication headers
+	10014: ErrConflict,     // namespace title already exists (HTTP 400)
+	10000: ErrUnauthorized, // authentication error (HTTP 401; with 403, a token lacking the permission)
+	9106:  ErrUnauthorized, // missing authentication headers (HTTP 400)
 	9109:  ErrUnauthorized, // invalid access token
 	10037: ErrForbidden,    // token lacks the permission
-	971:   ErrRateLimited,  // please wait and consider throttling
+	971:   ErrRateLimited,  // please wait and consider throttling (HTTP 429)
 }
 
 // ResponseError is one entry of the errors list of a Cloudflare v4 response.
@@ -98,33 +110,40 @@ func (e *APIError) Error() string {
 	return b.String()
 }
 
-// Is reports whether the error belongs to the category target (one of the Err* sentinels), by
-// Cloudflare error code and by HTTP status.
+// Is reports whether the error belongs to the category target, one of the Err* sentinels. An
+// APIError belongs to at most one category: see [ErrNotFound] and the others for how it is chosen.
 func (e *APIError) Is(target error) bool {
-	byCode := false
+	return target != nil && e.category() == target
+}
+
+// category is the one sentinel the error belongs to, or nil: by the first Cloudflare code that has a
+// category, otherwise by the HTTP status.
+func (e *APIError) category() error {
 	for _, re := range e.Errors {
-		if c, ok := codeCategory[re.Code]; ok {
-			byCode = true
-			if c == target {
-				return true
-			}
+		c, ok := codeCategory[re.Code]
+		if !ok {
+			continue
 		}
+		if re.Code == 10000 && e.StatusCode == http.StatusForbidden {
+			return ErrForbidden
+		}
+		return c
 	}
 	switch e.StatusCode {
 	case http.StatusNotFound:
-		return target == ErrNotFound
+		return ErrNotFound
 	case http.StatusUnauthorized:
-		return target == ErrUnauthorized
+		return ErrUnauthorized
 	case http.StatusForbidden:
-		return target == ErrForbidden
+		return ErrForbidden
 	case http.StatusTooManyRequests:
-		return target == ErrRateLimited
+		return ErrRateLimited
 	case http.StatusConflict:
-		return target == ErrConflict
+		return ErrConflict
 	case http.StatusBadRequest, http.StatusRequestEntityTooLarge:
-		return target == ErrInvalidInput && !byCode
+		return ErrInvalidInput
 	}
-	return false
+	return nil
 }
 
 // How much of the server's errors APIError.Error prints.

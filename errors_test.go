@@ -105,6 +105,13 @@ func TestAPIErrorIs(t *testing.T) {
 		{"10037 permission", 400, 10037, workerskv.ErrForbidden},
 		{"unknown code on 400", 400, 1234, workerskv.ErrInvalidInput},
 		{"404 with 10013", 404, 10013, workerskv.ErrNotFound},
+		// As the live service answers (spec/kv-api.md, "Evidence from the live service").
+		{"duplicate title 400/10014", 400, 10014, workerskv.ErrConflict},
+		{"unknown token 401/10000", 401, 10000, workerskv.ErrUnauthorized},
+		{"no credentials 400/9106", 400, 9106, workerskv.ErrUnauthorized},
+		{"token lacks permission 403/10000", 403, 10000, workerskv.ErrForbidden},
+		{"token lacks permission 403/10037", 403, 10037, workerskv.ErrForbidden},
+		{"account rate limit 429/971", 429, 971, workerskv.ErrRateLimited},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -9,7 +9,8 @@ import (
 // authenticate checks a request's credentials the way Cloudflare does: a
 // bearer token in Authorization, or the X-Auth-Key and X-Auth-Email pair.
 // No usable credentials give 400 (code 9106); credentials that match nothing
-// give 403 (code 10000). Credentials are never quoted back.
+// give 401 (code 10000), as Cloudflare answers an unknown token. Credentials
+// are never quoted back.
 func (e *Emulator) authenticate(h http.Header) *apiError {
 	authz := h.Get("Authorization")
 	key, email := h.Get("X-Auth-Key"), h.Get("X-Auth-Email")
@@ -24,7 +25,7 @@ func (e *Emulator) authenticate(h http.Header) *apiError {
 	if key != "" && email != "" && e.keyAccepted(key, email) {
 		return nil
 	}
-	return errAuthentication
+	return errBadCredentials
 }
 
 // bearerToken extracts the token of an "Authorization: Bearer <token>" value.

@@ -36,12 +36,12 @@ func TestAuthentication(t *testing.T) {
 		{"no credentials", nsBase, []string{noAuth, ""}, 400, 9106},
 		{"key without email", nsBase, []string{"X-Auth-Key", "global-key"}, 400, 9106},
 		{"email without key", nsBase, []string{"X-Auth-Email", "me@example.com"}, 400, 9106},
-		{"default token not accepted", nsBase, []string{"Authorization", "Bearer " + emulator.DefaultAPIToken}, 403, 10000},
-		{"wrong token", nsBase, []string{"Authorization", "Bearer secret-guess"}, 403, 10000},
-		{"not bearer", nsBase, []string{"Authorization", "Basic dG9rZW4tb25lOg=="}, 403, 10000},
-		{"empty bearer", nsBase, []string{"Authorization", "Bearer "}, 403, 10000},
-		{"wrong key", nsBase, []string{"X-Auth-Key", "nope", "X-Auth-Email", "me@example.com"}, 403, 10000},
-		{"wrong email", nsBase, []string{"X-Auth-Key", "global-key", "X-Auth-Email", "you@example.com"}, 403, 10000},
+		{"default token not accepted", nsBase, []string{"Authorization", "Bearer " + emulator.DefaultAPIToken}, 401, 10000},
+		{"wrong token", nsBase, []string{"Authorization", "Bearer secret-guess"}, 401, 10000},
+		{"not bearer", nsBase, []string{"Authorization", "Basic dG9rZW4tb25lOg=="}, 401, 10000},
+		{"empty bearer", nsBase, []string{"Authorization", "Bearer "}, 401, 10000},
+		{"wrong key", nsBase, []string{"X-Auth-Key", "nope", "X-Auth-Email", "me@example.com"}, 401, 10000},
+		{"wrong email", nsBase, []string{"X-Auth-Key", "global-key", "X-Auth-Email", "you@example.com"}, 401, 10000},
 		{"unknown account", "/client/v4/accounts/someone-else/storage/kv/namespaces", []string{"Authorization", "Bearer token-one"}, 403, 10000},
 	}
 	for _, tc := range tests {
@@ -68,7 +68,7 @@ func TestAuthentication(t *testing.T) {
 func TestAuthenticationFailuresChangeNothing(t *testing.T) {
 	h := newHarness(t)
 	rec := h.do("POST", nsBase, strings.NewReader(`{"title":"x"}`), "Authorization", "Bearer wrong")
-	wantError(t, rec, 403, 10000, "Authentication error")
+	wantError(t, rec, 401, 10000, "Authentication error")
 	var list []namespace
 	wantOK(t, h.do("GET", nsBase, nil), &list)
 	if len(list) != 0 {

@@ -81,7 +81,7 @@
 // A request needs "Authorization: Bearer <token>" or the X-Auth-Email and
 // X-Auth-Key pair, matching what WithAPIToken and WithAPIKey configured
 // (DefaultAPIToken when neither is given). No credentials: 400, code 9106;
-// credentials that match nothing: 403, code 10000. An account ID other than
+// credentials that match nothing: 401, code 10000. An account ID other than
 // those given with WithAccount (DefaultAccountID by default) also gets 403,
 // code 10000, as Cloudflare answers for accounts a token cannot see.
 // Credentials are never echoed. Routing comes before authentication, so an
@@ -97,7 +97,8 @@
 //
 //	Status Code   Meaning
 //	400    9106   Missing X-Auth-Key, X-Auth-Email or Authorization headers
-//	403    10000  Authentication error (bad credentials, unknown account)
+//	401    10000  Authentication error (credentials that match nothing)
+//	403    10000  Authentication error (an account the credentials cannot see)
 //	404    7003   No route for that URI
 //	405    7001   Method not allowed
 //	404    10009  key not found (value or metadata read)

@@ -56,6 +56,7 @@ var (
 	errMethodNotAllowed  = newError(http.StatusMethodNotAllowed, codeMethodNotAllowed, "Method not allowed")
 	errMissingAuth       = badRequest(codeMissingAuth, "Missing X-Auth-Key, X-Auth-Email or Authorization headers")
 	errAuthentication    = newError(http.StatusForbidden, codeAuthError, "Authentication error")
+	errBadCredentials    = newError(http.StatusUnauthorized, codeAuthError, "Authentication error")
 	errKeyNotFound       = newError(http.StatusNotFound, codeKeyNotFound, "key not found")
 	errNamespaceNotFound = newError(http.StatusNotFound, codeNamespaceNotFound, "namespace not found")
 	errTitleExists       = badRequest(codeTitleExists, "a namespace with this account ID and title already exists")

@@ -37,7 +37,7 @@ func TestNewServer(t *testing.T) {
 
 func TestClientOptionsWin(t *testing.T) {
 	srv := kvtest.NewServer(t, kvtest.WithClientOptions(workerskv.WithAccountID("ffffffffffffffffffffffffffffffff")))
-	if _, err := srv.Client.Namespaces.List(t.Context(), nil); !errors.Is(err, workerskv.ErrUnauthorized) {
+	if _, err := srv.Client.Namespaces.List(t.Context(), nil); !errors.Is(err, workerskv.ErrForbidden) {
 		t.Fatalf("an unknown account should be refused: %v", err)
 	}
 }

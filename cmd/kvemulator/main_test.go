@@ -171,7 +171,7 @@ func TestServePersistsAcrossRestart(t *testing.T) {
 	if name := listKeys(s); name != "greeting/en" {
 		t.Fatalf("listed %q", name)
 	}
-	if code, _ := s.call(t, "wrong", http.MethodGet, valuePath, "", ""); code != http.StatusForbidden {
+	if code, _ := s.call(t, "wrong", http.MethodGet, valuePath, "", ""); code != http.StatusUnauthorized {
 		t.Fatalf("wrong token: %d", code)
 	}
 	s.stop(t)
