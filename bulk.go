@@ -35,8 +35,9 @@ type BulkOptions struct {
 	Concurrency int
 	// Progress, if set, is called after each finished request, never concurrently.
 	Progress func(BulkProgress)
-	// Retries is how many times keys the API reports in unsuccessful_keys are sent again, with backoff
-	// (default 3; -1 for none).
+	// Retries is how many times keys the API reports in unsuccessful_keys are sent again, with backoff:
+	// 0 means the default (3), and [NoRetries] (or any negative count) means none. Each request is also
+	// retried on its own as the client's [WithMaxRetries] says.
 	Retries int
 }
 

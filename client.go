@@ -35,8 +35,6 @@ type Client struct {
 	accountID string
 	// ns is the URL of the account's KV namespaces collection, below which every request's path is.
 	ns *pathseg.Prefix
-	// accountErr refuses every request of a copy made by WithAccount with an unusable account ID.
-	accountErr error
 }
 
 // core is what copies made by WithAccount share.
@@ -187,11 +185,15 @@ func (co *core) newRetryClient(cfg *config) *retryablehttp.Client {
 }
 
 // WithAccount returns a copy of c that addresses account id, sharing c's transport, credentials,
-// connection pool and rate limiter.
-func (c *Client) WithAccount(id string) *Client {
-	cp := &Client{core: c.core, accountID: id, accountErr: validateID("account_id", id)}
+// connection pool and rate limiter. Making the copy is cheap and sends nothing. An id that is not a
+// usable account ID (empty, "." or "..", over 32 characters) gives a [*ValidationError] and no client.
+func (c *Client) WithAccount(id string) (*Client, error) {
+	if err := validateID("account_id", id); err != nil {
+		return nil, err
+	}
+	cp := &Client{core: c.core, accountID: id}
 	cp.wire()
-	return cp
+	return cp, nil
 }
 
 // AccountID returns the account the client addresses.

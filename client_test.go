@@ -103,19 +103,18 @@ func TestNewClientErrors(t *testing.T) {
 	t.Parallel()
 	tok, acct := workerskv.WithAPIToken("tok"), workerskv.WithAccountID(testAccount)
 	cases := map[string][]workerskv.Option{
-		"no credentials":   {acct},
-		"both kinds":       {tok, workerskv.WithAPIKey("k", "e@x"), acct},
-		"empty token":      {workerskv.WithAPIToken(""), acct},
-		"key, no email":    {workerskv.WithAPIKey("k", ""), acct},
-		"missing account":  {tok},
-		"base ::":          {tok, acct, workerskv.WithBaseURL("::")},
-		"base ftp":         {tok, acct, workerskv.WithBaseURL("ftp://x")},
-		"base no host":     {tok, acct, workerskv.WithBaseURL("http://")},
-		"base with query":  {tok, acct, workerskv.WithBaseURL("http://h?q=1")},
-		"nil http client":  {tok, acct, workerskv.WithHTTPClient(nil)},
-		"negative retries": {tok, acct, workerskv.WithMaxRetries(-1)},
-		"bad backoff":      {tok, acct, workerskv.WithBackoff(2, 1)},
-		"bad rate limit":   {tok, acct, workerskv.WithRateLimit(0, 1)},
+		"no credentials":  {acct},
+		"both kinds":      {tok, workerskv.WithAPIKey("k", "e@x"), acct},
+		"empty token":     {workerskv.WithAPIToken(""), acct},
+		"key, no email":   {workerskv.WithAPIKey("k", ""), acct},
+		"missing account": {tok},
+		"base ::":         {tok, acct, workerskv.WithBaseURL("::")},
+		"base ftp":        {tok, acct, workerskv.WithBaseURL("ftp://x")},
+		"base no host":    {tok, acct, workerskv.WithBaseURL("http://")},
+		"base with query": {tok, acct, workerskv.WithBaseURL("http://h?q=1")},
+		"nil http client": {tok, acct, workerskv.WithHTTPClient(nil)},
+		"bad backoff":     {tok, acct, workerskv.WithBackoff(2, 1)},
+		"bad rate limit":  {tok, acct, workerskv.WithRateLimit(0, 1)},
 	}
 	for name, opts := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -149,7 +148,10 @@ func TestWithAccount(t *testing.T) {
 	const other = "11111111111111111111111111111111"
 	otherURL := testBase + "/accounts/" + other + "/storage/kv/namespaces/" + testNS
 	m.on("GET", otherURL, jsonResponder(200, envelope(nsJSON(testNS, "o"))))
-	oc := c.WithAccount(other)
+	oc, err := c.WithAccount(other)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if _, err := oc.Namespaces.Get(t.Context(), testNS); err != nil {
 		t.Fatal(err)
 	}

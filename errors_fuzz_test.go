@@ -91,7 +91,7 @@ func FuzzAPIErrorDecoding(f *testing.F) {
 			workerskv.WithAccountID("0123456789abcdef0123456789abcdef"),
 			workerskv.WithBaseURL("https://api.kv.test/client/v4"),
 			workerskv.WithHTTPClient(&http.Client{Transport: rt}),
-			workerskv.WithMaxRetries(0),
+			workerskv.WithMaxRetries(workerskv.NoRetries),
 		)
 		if err != nil {
 			t.Fatal(err)

@@ -116,7 +116,7 @@ func TestAPIErrorIs(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			c, m := setup(t, workerskv.WithMaxRetries(0))
+			c, m := setup(t, workerskv.WithMaxRetries(workerskv.NoRetries))
 			body := failure(tc.code, "boom")
 			if tc.code == 0 {
 				body = `{"success":false,"errors":[],"messages":[],"result":null}`
@@ -159,7 +159,7 @@ func TestUnexpectedBodies(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			c, m := setup(t, workerskv.WithMaxRetries(0))
+			c, m := setup(t, workerskv.WithMaxRetries(workerskv.NoRetries))
 			m.on("GET", nsURL+"/"+testNS, httpmock.NewStringResponder(tc.status, tc.body))
 			ns, err := c.Namespaces.Get(t.Context(), testNS)
 			if err == nil {
@@ -262,7 +262,7 @@ func TestCredentialsNeverLeak(t *testing.T) {
 			for _, err := range errs {
 				fmt.Fprintf(&all, "%v\n%+v\n", err, err)
 			}
-			fmt.Fprintf(&all, "%s\n%s\n", fmtAll(c), fmtAll(c.WithAccount("x")))
+			fmt.Fprintf(&all, "%s\n%s\n", fmtAll(c), fmtAll(withAccount(t, c, "x")))
 			all.WriteString(buf.String())
 			for _, secret := range []string{canaryToken, key, email} {
 				if strings.Contains(all.String(), secret) {

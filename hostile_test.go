@@ -220,7 +220,10 @@ func TestHostileIDsThroughClient(t *testing.T) {
 	const acct2 = "fedcba9876543210fedcba9876543210"
 	c1, tr, nsA := emuClient(t, emulator.WithAccount(emulator.DefaultAccountID), emulator.WithAccount(acct2))
 	ctx := t.Context()
-	c2 := c1.WithAccount(acct2)
+	c2, err := c1.WithAccount(acct2)
+	if err != nil {
+		t.Fatal(err)
+	}
 	b, err := c2.Namespaces.Create(ctx, "B")
 	if err != nil {
 		t.Fatal(err)
@@ -263,12 +266,19 @@ func TestHostileIDsThroughClient(t *testing.T) {
 		"../../../" + acct2 + "/storage/kv/namespaces/" + nsB, nsB + "x", strings.ToUpper(nsB)} {
 		t.Run("namespace "+id, func(t *testing.T) { check(t, attempts(c1, id)) })
 	}
-	// The client refuses account IDs that would change the path ("", ".", ".." and any over 32
+	// WithAccount refuses account IDs that would change the path ("", ".", ".." and any over 32
 	// characters); any other travels as one escaped segment, which the emulator refuses (403 or 404).
 	for _, acct := range []string{"..", ".", "", emulator.DefaultAccountID + "/../" + acct2, "../" + acct2, "%2e%2e", acct2 + "/.."} {
 		t.Run("account "+acct, func(t *testing.T) {
 			sent := tr.count()
-			errs := attempts(c1.WithAccount(acct), nsB)
+			ca, err := c1.WithAccount(acct)
+			if err != nil {
+				if !errors.Is(err, workerskv.ErrInvalidInput) || tr.count() > sent {
+					t.Fatalf("WithAccount(%q): %v, %d requests; want a validation error and none", acct, err, tr.count()-sent)
+				}
+				return
+			}
+			errs := attempts(ca, nsB)
 			if tr.count() > sent {
 				if p := tr.lastRequest().URL.EscapedPath(); strings.Contains(p, "/"+acct2+"/") {
 					t.Fatalf("account 2 appears as a path segment: %s", p)

@@ -35,7 +35,7 @@ const DefaultBaseURL = "https://api.cloudflare.com/client/v4"
 func defaultConfig() config {
 	return config{
 		baseURL:      DefaultBaseURL,
-		maxRetries:   4,
+		maxRetries:   defaultMaxRetries,
 		backoffMin:   500 * time.Millisecond,
 		backoffMax:   30 * time.Second,
 		maxRetryWait: 60 * time.Second,
@@ -90,14 +90,29 @@ func WithHTTPClient(hc *http.Client) Option {
 	}
 }
 
-// WithMaxRetries sets how many times a failed request is retried (default 4; 0 disables retries).
+// NoRetries, given as a retry count, turns retries off: WithMaxRetries(NoRetries), or
+// BulkOptions{Retries: NoRetries}.
+//
+// Every retry count in this package, in an [Option] or in an option struct, follows one convention:
+// 0 means the default, a negative count (NoRetries) means none, and n > 0 means up to n retries.
+const NoRetries = -1
+
+// defaultMaxRetries is how many times a failed request is retried unless [WithMaxRetries] says
+// otherwise.
+const defaultMaxRetries = 4
+
+// WithMaxRetries sets how many times a failed request is retried: 0 keeps the default (4), and
+// [NoRetries] (or any negative count) turns retries off, as every retry count in this package does.
 func WithMaxRetries(n int) Option {
 	return func(c *config) {
-		if n < 0 {
-			c.errs = append(c.errs, errors.New("workerskv: WithMaxRetries: negative count"))
-			return
+		switch {
+		case n == 0:
+			c.maxRetries = defaultMaxRetries
+		case n < 0:
+			c.maxRetries = 0
+		default:
+			c.maxRetries = n
 		}
-		c.maxRetries = n
 	}
 }
 

@@ -136,7 +136,7 @@ func TestNamespacesAllBreak(t *testing.T) {
 // loop body does not break.
 func TestNamespacesAllStopsOnError(t *testing.T) {
 	t.Parallel()
-	c, m := setup(t, workerskv.WithMaxRetries(0))
+	c, m := setup(t, workerskv.WithMaxRetries(workerskv.NoRetries))
 	ok := pages(five, true)
 	m.on("GET", nsURL, func(r *http.Request) (*http.Response, error) {
 		if r.URL.Query().Get("page") == "2" {

@@ -55,9 +55,6 @@ func (c *Client) send(ctx context.Context, r *request) (*http.Response, error) {
 // exchange is send that also returns the request's state (method, relative path, attempts). Callers
 // use it rather than resp.Request, which a RoundTripper may leave nil and which a redirect changes.
 func (c *Client) exchange(ctx context.Context, r *request) (*http.Response, *reqState, error) {
-	if c.accountErr != nil {
-		return nil, nil, c.accountErr
-	}
 	co := c.core
 	u := c.ns.Join(r.segments.s[:r.segments.n]...)
 	if r.query != nil {

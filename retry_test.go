@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -27,10 +28,10 @@ func TestRetriedStatuses(t *testing.T) {
 	}
 	var cases []tc
 	for _, s := range retried {
-		cases = append(cases, tc{http.StatusText(s) + itoa(s), jsonResponder(s, failure(10001, "x")), 3})
+		cases = append(cases, tc{http.StatusText(s) + strconv.Itoa(s), jsonResponder(s, failure(10001, "x")), 3})
 	}
 	for _, s := range never {
-		cases = append(cases, tc{http.StatusText(s) + itoa(s), jsonResponder(s, failure(10001, "x")), 1})
+		cases = append(cases, tc{http.StatusText(s) + strconv.Itoa(s), jsonResponder(s, failure(10001, "x")), 1})
 	}
 	cases = append(cases, tc{"connection failure", httpmock.ConnectionFailure, 3})
 	for _, c := range cases {
@@ -247,7 +248,7 @@ func TestRateLimitDeadline(t *testing.T) {
 	if _, err := c.Namespaces.Get(ctx, testNS); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.WithAccount("other").Namespaces.Get(ctx, testNS); err != nil {
+	if _, err := withAccount(t, c, "other").Namespaces.Get(ctx, testNS); err != nil {
 		t.Fatal(err)
 	}
 	_, err := c.Namespaces.Get(ctx, testNS)

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -164,7 +165,7 @@ func TestSecretsNeverPrintedMock(t *testing.T) {
 			s.call(func() error { _, err := c.Namespaces.Create(ctx, "dup"); return err })
 			s.call(func() error { _, err := c.Namespaces.Get(ctx, "0123456789abcdef0123456789abcdee"); return err }) // connection failure
 			kv := c.Namespace(testNS)
-			s.value(c, *c, []workerskv.Client{*c}, struct{ C workerskv.Client }{*c}, c.Namespaces, c.Values, c.Keys, c.Bulk, kv, *kv, c.WithAccount("x"), auth)
+			s.value(c, *c, []workerskv.Client{*c}, struct{ C workerskv.Client }{*c}, c.Namespaces, c.Values, c.Keys, c.Bulk, kv, *kv, withAccount(t, c, "x"), auth)
 			// In unexported fields fmt cannot call Format or String, and prints the fields themselves;
 			// a verb that does not suit a pointer prints what it points to.
 			s.value(struct{ c workerskv.Client }{*c}, struct{ c *workerskv.Client }{c}, struct{ kv workerskv.KV }{*kv},
@@ -240,7 +241,7 @@ func retryAfter(secs int) httpmock.Responder {
 	return func(*http.Request) (*http.Response, error) {
 		r := httpmock.NewStringResponse(429, failure(971, "Please wait and consider throttling your request speed"))
 		r.Header.Set("Content-Type", "application/json")
-		r.Header.Set("Retry-After", itoa(secs))
+		r.Header.Set("Retry-After", strconv.Itoa(secs))
 		return r, nil
 	}
 }
@@ -337,7 +338,7 @@ func TestSecretsNeverPrintedEmulator(t *testing.T) {
 			s.call(func() error { m, err := c.Bulk.Get(ctx, id, []string{"x", "z"}, nil); s.value(m); return err })
 			s.call(func() error { r, err := c.Bulk.Delete(ctx, id, []string{"x", "y"}, nil); s.value(r); return err })
 			s.call(func() error {
-				_, err := c.WithAccount("ffffffffffffffffffffffffffffffff").Namespaces.List(ctx, nil)
+				_, err := withAccount(t, c, "ffffffffffffffffffffffffffffffff").Namespaces.List(ctx, nil)
 				return err
 			})
 			s.call(func() error { return c.Namespaces.Delete(ctx, id) })

@@ -249,7 +249,7 @@ func TestValuesDelete(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			c, m := setup(t, workerskv.WithMaxRetries(0))
+			c, m := setup(t, workerskv.WithMaxRetries(workerskv.NoRetries))
 			m.on("DELETE", vkValueURL("gone"), jsonResponder(tc.status, tc.body))
 			err := c.Values.Delete(t.Context(), testNS, "gone")
 			rec := vkOne(t, m)

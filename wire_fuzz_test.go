@@ -76,7 +76,7 @@ func emuClient(tb testing.TB, opts ...emulator.Option) (*workerskv.Client, *wire
 		workerskv.WithAccountID(emulator.DefaultAccountID),
 		workerskv.WithBaseURL("http://kv.emulator.test/client/v4"),
 		workerskv.WithHTTPClient(&http.Client{Transport: tr}),
-		workerskv.WithMaxRetries(0),
+		workerskv.WithMaxRetries(workerskv.NoRetries),
 	)
 	if err != nil {
 		tb.Fatal(err)

@@ -63,7 +63,7 @@ func newClientWith(name, baseURL, token, account, ns string, hc *http.Client) (k
 	case "workerskv":
 		c, err := workerskv.NewClient(
 			workerskv.WithBaseURL(baseURL), workerskv.WithAPIToken(token), workerskv.WithAccountID(account),
-			workerskv.WithHTTPClient(hc), workerskv.WithMaxRetries(0))
+			workerskv.WithHTTPClient(hc), workerskv.WithMaxRetries(workerskv.NoRetries))
 		if err != nil {
 			panic(err)
 		}

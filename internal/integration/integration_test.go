@@ -192,7 +192,10 @@ func TestAuthErrors(t *testing.T) {
 	if !errors.Is(err, workerskv.ErrUnauthorized) || errors.Is(err, workerskv.ErrForbidden) {
 		t.Fatalf("wrong token: %v, want ErrUnauthorized only", err)
 	}
-	other := srv.Client.WithAccount("ffffffffffffffffffffffffffffffff")
+	other, err := srv.Client.WithAccount("ffffffffffffffffffffffffffffffff")
+	if err != nil {
+		t.Fatal(err)
+	}
 	if _, err := other.Namespaces.List(t.Context(), nil); !errors.Is(err, workerskv.ErrForbidden) || errors.Is(err, workerskv.ErrUnauthorized) {
 		t.Fatalf("unknown account: %v, want ErrForbidden only", err)
 	}
