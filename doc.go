@@ -13,9 +13,19 @@
 //	}
 //	kv := c.Namespace(ns.ID)
 //	err = kv.Put(ctx, "theme", []byte("dark"), &workerskv.PutOptions{ExpirationTTL: time.Hour})
-//	v, err := kv.Get(ctx, "theme")
+//	if err != nil {
+//		return err
+//	}
+//	v, err := kv.Get(ctx, "theme") // errors.Is(err, workerskv.ErrNotFound) if there is no such key
+//	if err != nil {
+//		return err
+//	}
+//	fmt.Printf("theme: %s\n", v)
 //	for key, err := range kv.List(ctx, &workerskv.ListKeysOptions{Prefix: "th"}) {
-//		...
+//		if err != nil {
+//			return err
+//		}
+//		fmt.Println(key.Name, key.Expiration)
 //	}
 //
 // # Authentication

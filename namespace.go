@@ -9,8 +9,14 @@ import (
 // KV is a handle on one namespace, so that Go code reads like the Workers binding:
 //
 //	kv := client.Namespace(namespaceID)
-//	err := kv.Put(ctx, "greeting", []byte("hello"), nil)
+//	if err := kv.Put(ctx, "greeting", []byte("hello"), nil); err != nil {
+//		return err
+//	}
 //	v, err := kv.Get(ctx, "greeting")
+//	if err != nil {
+//		return err
+//	}
+//	fmt.Printf("%s\n", v)
 //
 // Its methods are thin wrappers over the services. Get one with [Client.Namespace].
 type KV struct {

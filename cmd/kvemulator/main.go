@@ -2,7 +2,11 @@
 // (github.com/workerskv/workerskv/emulator) as a standalone server, for local
 // development and for tests in other languages.
 //
-//	go run ./cmd/kvemulator [-addr 127.0.0.1:8787] [-data DIR] [-token TOKEN] [-account ID]
+//	go install github.com/workerskv/workerskv/cmd/kvemulator@latest
+//	kvemulator [-addr 127.0.0.1:8787] [-data DIR] [-token TOKEN] [-account ID]
+//
+// Run the built binary, not "go run ./cmd/kvemulator": go run starts the
+// server as a child process that a signal sent to go run does not reach.
 //
 // It prints the base URL (http://ADDR/client/v4), the account ID and the API
 // token to use, and a curl command to try. Without -data the state is in
