@@ -12,9 +12,9 @@ import (
 )
 
 type bulkGetBody struct {
-	Keys         []string `json:"keys"`
-	Type         string   `json:"type,omitempty"`
-	WithMetadata bool     `json:"withMetadata,omitempty"`
+	Keys         []string    `json:"keys"`
+	Type         BulkGetType `json:"type,omitempty"`
+	WithMetadata bool        `json:"withMetadata,omitempty"`
 }
 
 type bulkGetResult struct {
@@ -33,8 +33,8 @@ func (s *BulkService) Get(ctx context.Context, namespaceID string, keys []string
 	if opts != nil {
 		o = *opts
 	}
-	if o.Type != "" && o.Type != "text" && o.Type != "json" {
-		return nil, invalid("type", "must be \"text\" or \"json\"")
+	if err := o.validate(); err != nil {
+		return nil, err
 	}
 	for _, k := range keys {
 		if err := validateBulkKey(k); err != nil {
@@ -141,7 +141,7 @@ func decodeBulkValue(raw json.RawMessage, o *BulkGetOptions) (BulkValue, error) 
 			}
 		}
 	}
-	if o.Type == "json" {
+	if o.Type == BulkGetJSON {
 		v.Value = raw
 		return v, nil
 	}
@@ -155,9 +155,9 @@ func decodeBulkValue(raw json.RawMessage, o *BulkGetOptions) (BulkValue, error) 
 
 // BulkGetOptions tunes [BulkService.Get].
 type BulkGetOptions struct {
-	// Type is "text" (default: values are returned as their bytes) or "json" (values are parsed by the
-	// server and returned as JSON).
-	Type string
+	// Type is [BulkGetText] (the default: values are returned as their bytes) or [BulkGetJSON] (values
+	// are parsed by the server and returned as JSON).
+	Type BulkGetType
 	// WithMetadata also returns each key's metadata and expiration.
 	WithMetadata bool
 	// Concurrency is how many requests run at once (default 4).
@@ -173,3 +173,15 @@ type BulkValue struct {
 	// Expiration is when the key expires (zero when it never does, or when not asked for).
 	Expiration time.Time
 }
+
+// BulkGetType says how [BulkService.Get] returns values.
+type BulkGetType string
+
+// The value types the API's bulk get accepts.
+const (
+	// BulkGetText returns each value's bytes. The API refuses the whole request if a value is not
+	// text.
+	BulkGetText BulkGetType = "text"
+	// BulkGetJSON returns each value parsed as JSON by the server.
+	BulkGetJSON BulkGetType = "json"
+)

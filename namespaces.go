@@ -27,11 +27,29 @@ type ListNamespacesOptions struct {
 	Page int `url:"page,omitempty"`
 	// PerPage is the page size, 1–1000 (default 20).
 	PerPage int `url:"per_page,omitempty"`
-	// Order sorts by "id" or "title".
-	Order string `url:"order,omitempty"`
-	// Direction is "asc" or "desc".
-	Direction string `url:"direction,omitempty"`
+	// Order sorts by ID or title: [OrderByID] or [OrderByTitle] (the API's default when empty).
+	Order NamespaceOrder `url:"order,omitempty"`
+	// Direction is [Ascending] or [Descending] (the API's default when empty).
+	Direction SortDirection `url:"direction,omitempty"`
 }
+
+// NamespaceOrder is what [NamespacesService.List] sorts namespaces by.
+type NamespaceOrder string
+
+// The orders the API accepts.
+const (
+	OrderByID    NamespaceOrder = "id"
+	OrderByTitle NamespaceOrder = "title"
+)
+
+// SortDirection is the direction of a sorted listing.
+type SortDirection string
+
+// The directions the API accepts.
+const (
+	Ascending  SortDirection = "asc"
+	Descending SortDirection = "desc"
+)
 
 // NamespacePage is one page of namespaces.
 type NamespacePage struct {

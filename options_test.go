@@ -2,6 +2,7 @@ package workerskv_test
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/workerskv/workerskv"
@@ -76,4 +77,59 @@ func withAccount(t *testing.T, c *workerskv.Client, id string) *workerskv.Client
 		t.Fatal(err)
 	}
 	return oc
+}
+
+// TestTypedOptionValues: the typed constants send the API's values, the old string values still work,
+// and a value outside the set is refused before sending, naming the constants.
+func TestTypedOptionValues(t *testing.T) {
+	t.Parallel()
+	t.Run("namespace order and direction", func(t *testing.T) {
+		t.Parallel()
+		for _, opts := range []*workerskv.ListNamespacesOptions{
+			{Order: workerskv.OrderByTitle, Direction: workerskv.Descending},
+			{Order: "title", Direction: "desc"},
+		} {
+			c, m := setup(t)
+			m.on("GET", nsURL, jsonResponder(200, envelope(`[]`)))
+			if _, err := c.Namespaces.List(t.Context(), opts); err != nil {
+				t.Fatal(err)
+			}
+			checkRequest(t, onlyRequest(t, m), want{method: "GET", path: nsPath, query: "direction=desc&order=title"})
+		}
+		c, m := setup(t)
+		m.on("GET", nsURL, jsonResponder(200, envelope(`[]`)))
+		for _, opts := range []*workerskv.ListNamespacesOptions{{Order: "name"}, {Direction: "up"}} {
+			_, err := c.Namespaces.List(t.Context(), opts)
+			var ve *workerskv.ValidationError
+			if !errors.As(err, &ve) || !strings.Contains(ve.Reason, "workerskv.") {
+				t.Errorf("List(%+v): %v; want a ValidationError naming the constants", *opts, err)
+			}
+		}
+		if n := len(m.requests()); n != 0 {
+			t.Errorf("%d requests sent", n)
+		}
+	})
+	t.Run("bulk get type", func(t *testing.T) {
+		t.Parallel()
+		for _, typ := range []workerskv.BulkGetType{workerskv.BulkGetJSON, "json"} {
+			c, m := setup(t)
+			m.on("POST", nsURL+"/"+testNS+"/bulk/get", jsonResponder(200, envelope(`{"values":{"k":{"a":1}}}`)))
+			got, err := c.Bulk.Get(t.Context(), testNS, []string{"k"}, &workerskv.BulkGetOptions{Type: typ})
+			if err != nil || string(got["k"].Value) != `{"a":1}` {
+				t.Fatalf("Get = %v, %v", got, err)
+			}
+			if body := string(onlyRequest(t, m).Body); !strings.Contains(body, `"type":"json"`) {
+				t.Errorf("body %s lacks the type", body)
+			}
+		}
+		c, m := setup(t)
+		_, err := c.Bulk.Get(t.Context(), testNS, []string{"k"}, &workerskv.BulkGetOptions{Type: "JSON"})
+		var ve *workerskv.ValidationError
+		if !errors.As(err, &ve) || !strings.Contains(ve.Reason, "workerskv.BulkGetJSON") {
+			t.Errorf("Type JSON: %v; want a ValidationError naming the constants", err)
+		}
+		if n := len(m.requests()); n != 0 {
+			t.Errorf("%d requests sent", n)
+		}
+	})
 }

@@ -149,10 +149,18 @@ func (o *ListNamespacesOptions) validate() error {
 		return invalid("page", "must be 1 or more")
 	case o.PerPage < 0 || o.PerPage > 1000:
 		return invalid("per_page", "must be between 1 and 1000")
-	case o.Order != "" && o.Order != "id" && o.Order != "title":
-		return invalid("order", "must be \"id\" or \"title\"")
-	case o.Direction != "" && o.Direction != "asc" && o.Direction != "desc":
-		return invalid("direction", "must be \"asc\" or \"desc\"")
+	case o.Order != "" && o.Order != OrderByID && o.Order != OrderByTitle:
+		return invalid("order", "%q is not workerskv.OrderByID (\"id\") or workerskv.OrderByTitle (\"title\")", o.Order)
+	case o.Direction != "" && o.Direction != Ascending && o.Direction != Descending:
+		return invalid("direction", "%q is not workerskv.Ascending (\"asc\") or workerskv.Descending (\"desc\")", o.Direction)
+	}
+	return nil
+}
+
+// validate checks the options of a bulk get: a type the API knows.
+func (o *BulkGetOptions) validate() error {
+	if o.Type != "" && o.Type != BulkGetText && o.Type != BulkGetJSON {
+		return invalid("type", "%q is not workerskv.BulkGetText (\"text\") or workerskv.BulkGetJSON (\"json\")", o.Type)
 	}
 	return nil
 }
