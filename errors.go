@@ -37,7 +37,24 @@ var (
 	// ErrInvalidInput matches input refused before sending ([*ValidationError]), or by the server with
 	// HTTP 400 or 413 and no code of another category.
 	ErrInvalidInput = errors.New("workerskv: invalid input")
+
+	// ErrKeyNotFound matches a key that does not exist (code 10009): a cache miss, not a mistake. It
+	// also matches [ErrNotFound]. A 404 without a Cloudflare code matches it when the request named a
+	// key (a value or metadata read).
+	ErrKeyNotFound error = &notFoundError{"workerskv: key not found"}
+	// ErrNamespaceNotFound matches a namespace that does not exist or that the account cannot see
+	// (code 10013): usually a wrong namespace ID. It also matches [ErrNotFound]. A 404 without a
+	// Cloudflare code matches it when the request named no key.
+	ErrNamespaceNotFound error = &notFoundError{"workerskv: namespace not found"}
 )
+
+// notFoundError is the type of ErrKeyNotFound and ErrNamespaceNotFound: finer kinds of ErrNotFound.
+type notFoundError struct{ msg string }
+
+func (e *notFoundError) Error() string { return e.msg }
+
+// Is reports whether target is [ErrNotFound], the category both kinds belong to.
+func (e *notFoundError) Is(target error) bool { return target == ErrNotFound }
 
 // codeCategory maps Cloudflare error codes to sentinel categories. Code 10000 is ErrForbidden when the
 // status is 403 (see category).
@@ -112,8 +129,37 @@ func (e *APIError) Error() string {
 
 // Is reports whether the error belongs to the category target, one of the Err* sentinels. An
 // APIError belongs to at most one category: see [ErrNotFound] and the others for how it is chosen.
+// One in [ErrNotFound] also matches exactly one of its kinds, [ErrKeyNotFound] or
+// [ErrNamespaceNotFound].
 func (e *APIError) Is(target error) bool {
-	return target != nil && e.category() == target
+	if target == nil {
+		return false
+	}
+	c := e.category()
+	if c == ErrNotFound && (target == ErrKeyNotFound || target == ErrNamespaceNotFound) {
+		return e.notFoundKind() == target
+	}
+	return c == target
+}
+
+// notFoundKind tells a missing key from a missing namespace: by code (10009, 10013), and without one
+// by whether the request named a key.
+func (e *APIError) notFoundKind() error {
+	for _, re := range e.Errors {
+		switch re.Code {
+		case 10009:
+			return ErrKeyNotFound
+		case 10013:
+			return ErrNamespaceNotFound
+		}
+	}
+	// Path is .../storage/kv/namespaces/{namespace_id}/{values|metadata}/{key_name} for a key.
+	if _, rest, ok := strings.Cut(e.Path, "/storage/kv/namespaces/"); ok {
+		if _, rest, ok := strings.Cut(rest, "/"); ok && (strings.HasPrefix(rest, "values/") || strings.HasPrefix(rest, "metadata/")) {
+			return ErrKeyNotFound
+		}
+	}
+	return ErrNamespaceNotFound
 }
 
 // category is the one sentinel the error belongs to, or nil: by the first Cloudflare code that has a

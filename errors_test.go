@@ -2,6 +2,7 @@ package workerskv_test
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -300,4 +301,67 @@ func TestAPIErrorMessageTamed(t *testing.T) {
 	if !strings.Contains(s, "bad level=ERROR msg=forged [31m") || !strings.Contains(s, "and 13 more") || len(s) > 4096 {
 		t.Fatalf("message not tamed as expected (%d bytes): %q", len(s), s)
 	}
+}
+
+// TestNotFoundKinds: a missing key and a missing namespace are told apart by Cloudflare's code, and by
+// whether the request named a key when there is no code; both match ErrNotFound.
+func TestNotFoundKinds(t *testing.T) {
+	t.Parallel()
+	valueURL := nsURL + "/" + testNS + "/values/k"
+	cases := []struct {
+		name, method, url string
+		status, code      int // code 0: no code in the body
+		call              func(c *workerskv.Client) error
+		want              error
+	}{
+		{"value 404/10009", "GET", valueURL, 404, 10009, getValue, workerskv.ErrKeyNotFound},
+		{"value 404/10013", "GET", valueURL, 404, 10013, getValue, workerskv.ErrNamespaceNotFound},
+		{"value 404 no code", "GET", valueURL, 404, 0, getValue, workerskv.ErrKeyNotFound},
+		{"metadata 404 no code", "GET", nsURL + "/" + testNS + "/metadata/k", 404, 0, func(c *workerskv.Client) error {
+			_, err := c.Keys.Metadata(context.Background(), testNS, "k")
+			return err
+		}, workerskv.ErrKeyNotFound},
+		{"namespace 404 no code", "GET", nsURL + "/" + testNS, 404, 0, func(c *workerskv.Client) error {
+			_, err := c.Namespaces.Get(context.Background(), testNS)
+			return err
+		}, workerskv.ErrNamespaceNotFound},
+		{"keys 404/10013", "GET", nsURL + "/" + testNS + "/keys", 404, 10013, func(c *workerskv.Client) error {
+			_, err := c.Keys.List(context.Background(), testNS, nil)
+			return err
+		}, workerskv.ErrNamespaceNotFound},
+		{"400 is neither", "GET", valueURL, 400, 0, getValue, nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			c, m := setup(t)
+			body := failure(tc.code, "not found")
+			if tc.code == 0 {
+				body = `{"success":false,"errors":[],"messages":[],"result":null}`
+			}
+			m.on(tc.method, tc.url, jsonResponder(tc.status, body))
+			err := fmt.Errorf("wrapped: %w", tc.call(c))
+			for _, kind := range []error{workerskv.ErrKeyNotFound, workerskv.ErrNamespaceNotFound} {
+				if got := errors.Is(err, kind); got != (kind == tc.want) {
+					t.Errorf("errors.Is(%v, %v) = %v", err, kind, got)
+				}
+			}
+			if got := errors.Is(err, workerskv.ErrNotFound); got != (tc.want != nil) {
+				t.Errorf("errors.Is(%v, ErrNotFound) = %v", err, got)
+			}
+		})
+	}
+	for _, kind := range []error{workerskv.ErrKeyNotFound, workerskv.ErrNamespaceNotFound} {
+		if !errors.Is(kind, workerskv.ErrNotFound) || errors.Is(kind, workerskv.ErrInvalidInput) {
+			t.Errorf("%v must match ErrNotFound and no other category", kind)
+		}
+	}
+	if errors.Is(workerskv.ErrNotFound, workerskv.ErrKeyNotFound) {
+		t.Error("ErrNotFound must not match ErrKeyNotFound")
+	}
+}
+
+func getValue(c *workerskv.Client) error {
+	_, err := c.Values.Get(context.Background(), testNS, "k")
+	return err
 }
