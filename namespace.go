@@ -1,12 +1,20 @@
 package workerskv
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
 	"iter"
+	"reflect"
+	"sync"
+	"time"
 )
 
-// KV is a handle on one namespace, so that Go code reads like the Workers binding:
+// KV is a handle on one namespace, shaped like the Workers KV binding so that Go code reads like a
+// Worker's: it is the first thing to reach for. Get one with [Client.Namespace]:
 //
 //	kv := client.Namespace(namespaceID)
 //	if err := kv.Put(ctx, "greeting", []byte("hello"), nil); err != nil {
@@ -18,13 +26,20 @@ import (
 //	}
 //	fmt.Printf("%s\n", v)
 //
-// Its methods are thin wrappers over the services. Get one with [Client.Namespace].
+// Each binding method has its counterpart: get ([KV.Get], [KV.GetJSON], [KV.GetReader]),
+// getWithMetadata ([KV.GetWithMetadata]), get of many keys ([KV.GetMany]), put ([KV.Put],
+// [KV.PutJSON]), delete, list, and bulk writes and deletes ([KV.PutMany], [KV.DeleteMany]). The methods
+// are thin wrappers over the services ([Client.Values], [Client.Keys], [Client.Bulk]), which remain the
+// full REST mapping. A service that reads on every request should read through a [Cache].
+//
+// A missing key gives an error matching [ErrKeyNotFound]; a wrong namespace ID one matching
+// [ErrNamespaceNotFound]; both match [ErrNotFound]. A KV is safe for concurrent use.
 type KV struct {
 	client *Client
 	id     string
 }
 
-// Namespace returns a handle on namespace id.
+// Namespace returns a handle on namespace id. It sends nothing; a bad id is reported by each call.
 func (c *Client) Namespace(id string) *KV { return &KV{client: c, id: id} }
 
 // ID returns the namespace ID.
@@ -35,9 +50,144 @@ func (kv *KV) Get(ctx context.Context, key string) ([]byte, error) {
 	return kv.client.Values.Get(ctx, kv.id, key)
 }
 
+// GetWithExpiration reads a value and when it expires (the zero time if never); see
+// [ValuesService.GetWithExpiration].
+func (kv *KV) GetWithExpiration(ctx context.Context, key string) ([]byte, time.Time, error) {
+	return kv.client.Values.GetWithExpiration(ctx, kv.id, key)
+}
+
+// GetReader opens a value for streaming; the caller closes it. See [ValuesService.GetReader].
+func (kv *KV) GetReader(ctx context.Context, key string) (io.ReadCloser, error) {
+	return kv.client.Values.GetReader(ctx, kv.id, key)
+}
+
+// Entry is a value with its metadata and expiration, as [KV.GetWithMetadata] reads it.
+type Entry struct {
+	// Value is the value's bytes, exactly as written.
+	Value []byte
+	// Metadata is the key's metadata as JSON, nil when it has none.
+	Metadata json.RawMessage
+	// Expiration is when the key expires, the zero time when it never does.
+	Expiration time.Time
+}
+
+// GetWithMetadata reads a value with its metadata and expiration, like the binding's getWithMetadata.
+//
+// The REST API has no single call that returns a binary value with its metadata, so this makes two
+// requests, run concurrently: the value (GET .../values/{key_name}, which also gives the expiration)
+// and the metadata (GET .../metadata/{key_name}). Each part is as its own request found it: if the key
+// is written while they run, Value and Metadata may come from different writes, and if it is deleted,
+// the call fails with [ErrKeyNotFound]. If either request fails the other is cancelled and the error
+// is returned; a missing key gives [ErrKeyNotFound]. Both requests count against the API rate limit.
+func (kv *KV) GetWithMetadata(ctx context.Context, key string) (*Entry, error) {
+	// Checked here so that bad input gives one error and no goroutine.
+	if err := validateNamespaceID(kv.id); err != nil {
+		return nil, err
+	}
+	if err := validateKey(key); err != nil {
+		return nil, err
+	}
+	both, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		meta    json.RawMessage
+		metaErr error
+		wg      sync.WaitGroup
+	)
+	wg.Go(func() {
+		meta, metaErr = kv.client.Keys.Metadata(both, kv.id, key)
+		if metaErr != nil {
+			cancel()
+		}
+	})
+	v, exp, err := kv.client.Values.GetWithExpiration(both, kv.id, key)
+	if err != nil {
+		cancel()
+	}
+	wg.Wait()
+	// Report the value's error, unless it is only the cancellation that the metadata's failure caused.
+	cancelledByMeta := metaErr != nil && ctx.Err() == nil && errors.Is(err, context.Canceled)
+	switch {
+	case err != nil && !cancelledByMeta:
+		return nil, err
+	case metaErr != nil:
+		return nil, metaErr
+	}
+	return &Entry{Value: v, Metadata: meta, Expiration: exp}, nil
+}
+
+// GetJSON reads a value and decodes it as JSON into dst, which must be a non-nil pointer, like the
+// binding's get(key, "json"). A dst that is not a non-nil pointer gives a [*ValidationError] before
+// anything is sent; a value that is not valid JSON, or does not fit dst, gives a [*ValueError] naming
+// the key.
+func (kv *KV) GetJSON(ctx context.Context, key string, dst any) error {
+	if err := checkJSONTarget(dst); err != nil {
+		return err
+	}
+	v, err := kv.Get(ctx, key)
+	if err != nil {
+		return err
+	}
+	return decodeJSONValue(key, v, dst)
+}
+
+// checkJSONTarget refuses a decoding target that is not a non-nil pointer.
+func checkJSONTarget(dst any) error {
+	if rv := reflect.ValueOf(dst); rv.Kind() != reflect.Pointer || rv.IsNil() {
+		return invalid("dst", "need a non-nil pointer to decode JSON into, got %T", dst)
+	}
+	return nil
+}
+
+// decodeJSONValue decodes the value of key into dst.
+func decodeJSONValue(key string, v []byte, dst any) error {
+	if err := json.Unmarshal(v, dst); err != nil {
+		return &ValueError{Key: key, Err: err}
+	}
+	return nil
+}
+
+// ValueError reports a value that was read but cannot be used as asked: [KV.GetJSON] of a value that
+// is not valid JSON, or whose JSON does not fit the destination.
+type ValueError struct {
+	// Key is the key whose value it is.
+	Key string
+	// Err is the decoding error, such as a *json.SyntaxError or *json.UnmarshalTypeError.
+	Err error
+}
+
+// Error names the key and what is wrong with its value.
+func (e *ValueError) Error() string {
+	return fmt.Sprintf("workerskv: value of key %q is not usable as JSON: %v", e.Key, e.Err)
+}
+
+// Unwrap returns the decoding error.
+func (e *ValueError) Unwrap() error { return e.Err }
+
 // Put writes a value; see [ValuesService.Put]. opts may be nil.
 func (kv *KV) Put(ctx context.Context, key string, value []byte, opts *PutOptions) error {
 	return kv.client.Values.put(ctx, kv.id, key, value, nil, opts)
+}
+
+// PutJSON writes v encoded as JSON, like the binding's put(key, JSON.stringify(v)). A v that cannot be
+// encoded gives a [*ValidationError] before anything is sent. opts may be nil.
+func (kv *KV) PutJSON(ctx context.Context, key string, v any, opts *PutOptions) error {
+	b, err := encodeJSONValue(v)
+	if err != nil {
+		return err
+	}
+	return kv.Put(ctx, key, b, opts)
+}
+
+// encodeJSONValue encodes v as compact JSON without HTML escaping, as JSON.stringify does.
+func encodeJSONValue(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, invalid("value", "cannot be encoded as JSON: %v", err)
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
 // Delete removes a key; see [ValuesService.Delete].
@@ -53,4 +203,21 @@ func (kv *KV) List(ctx context.Context, opts *ListKeysOptions) iter.Seq2[Key, er
 // Metadata reads a key's metadata; see [KeysService.Metadata].
 func (kv *KV) Metadata(ctx context.Context, key string) (json.RawMessage, error) {
 	return kv.client.Keys.Metadata(ctx, kv.id, key)
+}
+
+// GetMany reads many text or JSON values at once, like the binding's get of a list of keys; see
+// [BulkService.Get]. Missing keys are absent from the map. opts may be nil.
+func (kv *KV) GetMany(ctx context.Context, keys []string, opts *BulkGetOptions) (map[string]BulkValue, error) {
+	return kv.client.Bulk.Get(ctx, kv.id, keys, opts)
+}
+
+// PutMany writes many pairs at once, in as many requests as the API's limits need; see
+// [BulkService.Put]. opts may be nil.
+func (kv *KV) PutMany(ctx context.Context, pairs []BulkPair, opts *BulkOptions) (*BulkResult, error) {
+	return kv.client.Bulk.Put(ctx, kv.id, pairs, opts)
+}
+
+// DeleteMany deletes many keys at once; see [BulkService.Delete]. opts may be nil.
+func (kv *KV) DeleteMany(ctx context.Context, keys []string, opts *BulkOptions) (*BulkResult, error) {
+	return kv.client.Bulk.Delete(ctx, kv.id, keys, opts)
 }
