@@ -5,8 +5,9 @@ import (
 	"time"
 )
 
-// Clock is the time source the emulator uses for expiration and for the
-// eventual-consistency delay. The zero configuration uses the system clock.
+// Clock is the time source the emulator uses for expiration, for the
+// eventual-consistency delay and for the account rate limit. The zero
+// configuration uses the system clock.
 type Clock interface {
 	// Now returns the current time.
 	Now() time.Time

@@ -87,6 +87,36 @@
 // Credentials are never echoed. Routing comes before authentication, so an
 // unknown path is 404 even without credentials.
 //
+// # Account rate limit
+//
+// WithAPIRateLimit(n, per) enforces Cloudflare's account API rate limit
+// (1,200 requests per 5 minutes per user or token, then 429 for 5 minutes);
+// it is off by default. Each credential (a token, or a key and email pair)
+// has its own budget, counted on the emulator's Clock:
+//
+//   - A window opens at the credential's first request counted in it and
+//     lasts per; it admits n requests, and its budget is whole again when
+//     it ends.
+//   - The request after the n-th in a window is refused and starts a lockout
+//     of per: until per has passed since that request, every request of the
+//     credential is answered 429, code 971 "Please wait and consider
+//     throttling your request speed", with Retry-After in whole seconds
+//     until the lockout ends. Refused requests are not counted and do not
+//     extend the lockout; the first request after it opens a new window.
+//   - The check comes after routing and authentication and before the
+//     account check, the body or any change: every authenticated request
+//     counts, whatever its answer, and a refused write changes nothing.
+//     Requests answered 404 or 405 by routing, 400 (9106) or 401 (10000)
+//     by authentication, or by fault injection are not counted.
+//   - Every counted response, success or error, the 429 included, carries
+//     Ratelimit: "default";r=<remaining>;t=<seconds until the window or the
+//     lockout ends> and Ratelimit-Policy: "default";q=<n>;w=<per in seconds>,
+//     seconds rounded up. Uncounted responses carry neither.
+//
+// The budgets live in memory (with Open too: a restart gives every
+// credential a whole budget), one small record per accepted credential, so
+// unknown tokens cannot grow them.
+//
 // # Limits and error codes
 //
 // Limits are checked as Cloudflare documents them; request bodies are capped
@@ -117,14 +147,17 @@
 //	              page below 1, order not id|title, direction not asc|desc,
 //	              or a query string that cannot be decoded
 //	400    10033  invalid expiration or expiration_ttl (also one that is not a JSON number)
+//	429    971    Please wait and consider throttling your request speed
+//	              (account rate limit, WithAPIRateLimit; with Retry-After)
 //	429    10429  injected rate limit (with Retry-After), see Faults
 //	500/503 10001 injected server error, see Faults; also any internal failure
 //
-// Codes 7001, 7003, 9106, 10000, 10009, 10013 and 10014 are Cloudflare's.
-// The API's documentation gives no codes for the validation failures, so
-// 10019 to 10033 and 10429 are this package's choice; 10429 stays above the
-// schema's minimum of 1000, which Cloudflare's own rate-limit code 971 does
-// not. A value over 25 MiB is answered 413 rather than 400, as the Workers
+// Codes 971, 7001, 7003, 9106, 10000, 10009, 10013 and 10014 are
+// Cloudflare's. The API's documentation gives no codes for the validation
+// failures, so 10019 to 10033 and 10429 are this package's choice. Injected
+// rate limits keep 10429, apart from the account rate limit's 971, which is
+// what Cloudflare answers although it is below the schema's minimum code of
+// 1000. A value over 25 MiB is answered 413 rather than 400, as the Workers
 // runtime reports it and as an over-long body is answered.
 //
 // Expirations: expiration_ttl must be at least 60 ("Invalid expiration_ttl
@@ -163,9 +196,9 @@
 //
 // # Time, consistency and faults
 //
-// Expiration and the consistency delay follow the emulator's Clock (the
-// system clock unless WithClock is given; NewFakeClock gives one tests move by
-// hand). WithConsistencyDelay makes each write visible only after a delay, as
+// Expiration, the consistency delay and the account rate limit follow the
+// emulator's Clock (the system clock unless WithClock is given; NewFakeClock
+// gives one tests move by hand). WithConsistencyDelay makes each write visible only after a delay, as
 // real KV can take up to a minute to show a write: until then reads, lists
 // and bulk gets see the previous version or the key's absence. WithFaults
 // injects seeded 429s, 500/503s, dropped connections and latency before a

@@ -24,6 +24,7 @@ type Emulator struct {
 	accounts map[string]bool
 	store    *store
 	faults   *faultInjector // nil without WithFaults
+	limiter  *rateLimiter   // nil without WithAPIRateLimit
 	counters faultCounters
 	rays     atomic.Uint64
 	rayBase  uint64
@@ -61,6 +62,9 @@ func New(opts ...Option) *Emulator {
 	if cfg.faults != nil {
 		e.faults = newFaultInjector(*cfg.faults)
 	}
+	if cfg.rateN > 0 {
+		e.limiter = newRateLimiter(cfg.rateN, cfg.ratePer)
+	}
 	var b [8]byte
 	_, _ = rand.Read(b[:])
 	for _, x := range b {
@@ -71,8 +75,8 @@ func New(opts ...Option) *Emulator {
 
 // ServeHTTP answers one KV REST API request. In order: fault injection (when
 // configured), routing (404 code 7003, 405 code 7001), authentication, the
-// account check, the query string's syntax (400 code 10031), then the
-// endpoint itself.
+// account rate limit (when configured; 429 code 971), the account check, the
+// query string's syntax (400 code 10031), then the endpoint itself.
 func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	e.counters.requests.Add(1)
 	w.Header().Set("Cf-Ray", e.nextRay())
@@ -84,8 +88,12 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	if err := e.authenticate(r.Header); err != nil {
+	cred, err := e.authenticate(r.Header)
+	if err != nil {
 		writeError(w, err)
+		return
+	}
+	if e.limiter != nil && e.limitRate(w, cred) {
 		return
 	}
 	if !e.accounts[rt.account] {

@@ -11,6 +11,7 @@ import (
 // Cloudflare error codes the emulator answers with. The package doc lists
 // them with their HTTP statuses and says which ones are the emulator's choice.
 const (
+	codeAPIRateLimited    = 971
 	codeMethodNotAllowed  = 7001
 	codeNoRoute           = 7003
 	codeMissingAuth       = 9106

@@ -25,6 +25,8 @@ type config struct {
 	clock    Clock
 	faults   *Faults
 	delay    time.Duration
+	rateN    int           // WithAPIRateLimit's n; 0 when off
+	ratePer  time.Duration // WithAPIRateLimit's per
 }
 
 // WithAPIToken makes the emulator accept "Authorization: Bearer <token>".
@@ -60,8 +62,8 @@ func WithAccount(id string) Option {
 	}
 }
 
-// WithClock sets the time source used for expiration and for the
-// consistency delay. A nil clock keeps the system clock.
+// WithClock sets the time source used for expiration, for the consistency
+// delay and for the account rate limit. A nil clock keeps the system clock.
 func WithClock(c Clock) Option {
 	return func(cfg *config) {
 		if c != nil {
@@ -88,5 +90,46 @@ func WithFaults(f Faults) Option {
 func WithConsistencyDelay(d time.Duration) Option {
 	return func(c *config) {
 		c.delay = max(d, 0)
+	}
+}
+
+// WithAPIRateLimit turns on Cloudflare's account API rate limit: each
+// credential (a bearer token, or an X-Auth-Key and X-Auth-Email pair) may make
+// n requests per window of length per, measured on the emulator's clock.
+// Cloudflare's limit is 1,200 requests per 5 minutes:
+//
+//	emulator.WithAPIRateLimit(1200, 5*time.Minute)
+//
+// A window opens at the first request counted in it and lasts per; its
+// budget is whole again when it ends. Once n requests have been admitted in a
+// window, the next one is refused and starts a lockout of per: until per has
+// passed since that request, every request of the credential is answered 429
+// with code 971 ("Please wait and consider throttling your request speed")
+// and a Retry-After header (whole seconds until the lockout ends, rounded
+// up). Refused requests are not counted and do not extend the lockout; the
+// first request after it opens a new window.
+//
+// Only requests that are routed and authenticated count, whatever their
+// answer afterwards (a 403 for another account, a 404 for a missing key, a
+// 400 for a bad body); the check comes before the request's body is read or
+// anything changes, so a refused write changes nothing. Requests refused by
+// routing (404, 405), for missing or unknown credentials (400, 401) or by
+// fault injection are not counted and carry no rate-limit headers. Every
+// counted response, the 429 included, carries
+//
+//	Ratelimit: "default";r=<requests left in the window>;t=<seconds until it ends>
+//	Ratelimit-Policy: "default";q=<n>;w=<per in seconds>
+//
+// with t the seconds until the lockout ends on a 429; seconds are rounded up.
+// The budgets are kept in memory (with Open too), one small record per
+// accepted credential. An n or per of zero or less turns the limit off, which
+// is the default; the last WithAPIRateLimit given wins.
+func WithAPIRateLimit(n int, per time.Duration) Option {
+	return func(c *config) {
+		if n <= 0 || per <= 0 {
+			c.rateN, c.ratePer = 0, 0
+			return
+		}
+		c.rateN, c.ratePer = n, per
 	}
 }

@@ -3,7 +3,7 @@
 // development and for tests in other languages.
 //
 //	go install github.com/workerskv/workerskv/cmd/kvemulator@latest
-//	kvemulator [-addr 127.0.0.1:8787] [-data DIR] [-token TOKEN] [-account ID]
+//	kvemulator [-addr 127.0.0.1:8787] [-data DIR] [-token TOKEN] [-account ID] [-rate-limit N/DURATION]
 //
 // Run the built binary, not "go run ./cmd/kvemulator": go run starts the
 // server as a child process that a signal sent to go run does not reach.
@@ -14,6 +14,13 @@
 // write committed to disk before it is acknowledged, and loaded again on the
 // next start. SIGINT or SIGTERM stops it gracefully: requests in progress are
 // finished, then the state file is closed.
+//
+// With -rate-limit N/DURATION (for example 1200/5m, Cloudflare's limit) each
+// credential may make N requests per DURATION; further requests are answered
+// 429, code 971, with Retry-After, until DURATION has passed since the first
+// refused one (see emulator.WithAPIRateLimit). Without it there is no limit.
+//
+// A malformed command line exits with status 2, any other failure with 1.
 package main
 
 import (
@@ -26,6 +33,8 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -44,8 +53,45 @@ func main() {
 	case errors.Is(err, flag.ErrHelp):
 	case err != nil:
 		fmt.Fprintln(os.Stderr, "kvemulator:", err)
-		os.Exit(1)
+		os.Exit(exitCode(err))
 	}
+}
+
+// usageError is a mistake in the command line.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+// exitCode is the status main exits with for err: 2 for a usage error, as
+// the flag package uses, and 1 for anything else.
+func exitCode(err error) int {
+	if _, ok := errors.AsType[usageError](err); ok {
+		return 2
+	}
+	return 1
+}
+
+// parseRateLimit reads a -rate-limit value, N/DURATION with N a positive
+// integer and DURATION a positive time.ParseDuration value ("1200/5m").
+// The empty string means no limit: it returns 0, 0.
+func parseRateLimit(s string) (n int, per time.Duration, err error) {
+	if s == "" {
+		return 0, 0, nil
+	}
+	num, dur, ok := strings.Cut(s, "/")
+	if !ok {
+		return 0, 0, errors.New("want N/DURATION, for example 1200/5m")
+	}
+	n, err = strconv.Atoi(num)
+	if err != nil || n <= 0 {
+		return 0, 0, fmt.Errorf("request count %q must be a positive integer", num)
+	}
+	per, err = time.ParseDuration(dur)
+	if err != nil || per <= 0 {
+		return 0, 0, fmt.Errorf("window %q must be a positive duration such as 5m or 300s", dur)
+	}
+	return n, per, nil
 }
 
 // run parses args, serves the emulator until ctx is done, then shuts down
@@ -56,17 +102,29 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	data := fs.String("data", "", "`directory` to persist state in (default: in memory)")
 	token := fs.String("token", emulator.DefaultAPIToken, "API `token` accepted as \"Authorization: Bearer TOKEN\"")
 	account := fs.String("account", emulator.DefaultAccountID, "account `ID` served")
-	if err := fs.Parse(args); err != nil {
+	var rateN int
+	var ratePer time.Duration
+	fs.Func("rate-limit", "enforce the account API rate limit: `N/DURATION` requests per credential, e.g. 1200/5m (default: none)", func(s string) error {
+		var err error
+		rateN, ratePer, err = parseRateLimit(s)
 		return err
+	})
+	if err := fs.Parse(args); err != nil {
+		return usageError{err}
 	}
 	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q", fs.Args())
+		return usageError{fmt.Errorf("unexpected arguments %q", fs.Args())}
 	}
 	if *token == "" || *account == "" {
-		return errors.New("-token and -account must not be empty")
+		return usageError{errors.New("-token and -account must not be empty")}
 	}
 
 	opts := []emulator.Option{emulator.WithAPIToken(*token), emulator.WithAccount(*account)}
+	rateLimit := ""
+	if rateN > 0 {
+		opts = append(opts, emulator.WithAPIRateLimit(rateN, ratePer))
+		rateLimit = fmt.Sprintf("  rate limit: %d requests per %v per credential, then 429 for %v\n", rateN, ratePer, ratePer)
+	}
 	var e *emulator.Emulator
 	storage := "in memory (use -data DIR to persist)"
 	if *data != "" {
@@ -97,9 +155,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
   account ID: %s
   API token:  %s
   storage:    %s
-Try:
+%sTry:
   curl -H "Authorization: Bearer %s" %s/accounts/%s/storage/kv/namespaces
-`, base, *account, *token, storage, *token, base, *account)
+`, base, *account, *token, storage, rateLimit, *token, base, *account)
 
 	var serveErr error
 	select {

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -222,5 +223,91 @@ func TestRunErrors(t *testing.T) {
 	start(t, "-data", dir)
 	if err := run(ctx, []string{"-addr", "127.0.0.1:0", "-data", dir}, &out); err == nil {
 		t.Fatal("second server on the same data directory started")
+	}
+}
+
+func TestParseRateLimit(t *testing.T) {
+	for _, tc := range []struct {
+		in  string
+		n   int
+		per time.Duration
+	}{
+		{"1200/5m", 1200, 5 * time.Minute},
+		{"1/1s", 1, time.Second},
+		{"10/1m30s", 10, 90 * time.Second},
+		{"", 0, 0},
+	} {
+		n, per, err := parseRateLimit(tc.in)
+		if err != nil || n != tc.n || per != tc.per {
+			t.Errorf("parseRateLimit(%q) = %d, %v, %v; want %d, %v", tc.in, n, per, err, tc.n, tc.per)
+		}
+	}
+	for _, in := range []string{"abc", "0/5m", "-1/5m", "10/0s", "10/-5m", "10/", "/5m", "10", "10/5", "1.5/5m", "10/5m/1"} {
+		if n, per, err := parseRateLimit(in); err == nil {
+			t.Errorf("parseRateLimit(%q) = %d, %v; want an error", in, n, per)
+		}
+	}
+}
+
+func TestRateLimitFlag(t *testing.T) {
+	ctx := context.Background()
+	for _, bad := range []string{"abc", "0/5m", "10/0s", "10/"} {
+		var out bytes.Buffer
+		err := run(ctx, []string{"-addr", "127.0.0.1:0", "-rate-limit", bad}, &out)
+		if err == nil || !strings.Contains(err.Error(), "-rate-limit") || exitCode(err) != 2 {
+			t.Fatalf("-rate-limit %q: err %v, exit code %d; want a usage error naming the flag, exit 2", bad, err, exitCode(err))
+		}
+		if out.Len() != 0 {
+			t.Fatalf("-rate-limit %q: started anyway:\n%s", bad, out.String())
+		}
+	}
+	if got := exitCode(errors.New("listen: address in use")); got != 1 {
+		t.Fatalf("exit code %d for a runtime error, want 1", got)
+	}
+
+	// Off by default: no rate-limit line, no headers.
+	s := start(t)
+	if strings.Contains(s.out.String(), "rate limit") {
+		t.Fatalf("banner mentions a rate limit that is off:\n%s", s.out)
+	}
+	nsPath := "/accounts/" + emulator.DefaultAccountID + "/storage/kv/namespaces"
+	resp, err := http.Get(s.base + nsPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if got := resp.Header.Get("Ratelimit-Policy"); got != "" {
+		t.Fatalf("Ratelimit-Policy %q without -rate-limit", got)
+	}
+	s.stop(t)
+
+	s = start(t, "-rate-limit", "3/1m")
+	if !strings.Contains(s.out.String(), "rate limit: 3 requests per 1m0s") {
+		t.Fatalf("banner lacks the rate limit:\n%s", s.out)
+	}
+	get := func() *http.Response {
+		t.Helper()
+		req, err := http.NewRequest(http.MethodGet, s.base+nsPath, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+emulator.DefaultAPIToken)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp
+	}
+	for i := range 3 {
+		resp := get()
+		if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Ratelimit"), `"default";r=`+strconv.Itoa(2-i)+";") ||
+			resp.Header.Get("Ratelimit-Policy") != `"default";q=3;w=60` {
+			t.Fatalf("request %d: %d, Ratelimit %q, Ratelimit-Policy %q", i+1, resp.StatusCode, resp.Header.Get("Ratelimit"), resp.Header.Get("Ratelimit-Policy"))
+		}
+	}
+	if resp := get(); resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") != "60" {
+		t.Fatalf("request 4: %d, Retry-After %q; want 429, 60", resp.StatusCode, resp.Header.Get("Retry-After"))
 	}
 }
