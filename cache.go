@@ -156,7 +156,18 @@ func (c *Cache) Get(ctx context.Context, key string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return bytes.Clone(e.value), nil
+	return clone(e.value), nil
+}
+
+// clone copies b into a slice of exactly its length (bytes.Clone rounds the capacity up, and costs
+// a third of a cache hit more); nil stays nil.
+func clone(b []byte) []byte {
+	if b == nil {
+		return nil
+	}
+	c := make([]byte, len(b))
+	copy(c, b)
+	return c
 }
 
 // GetWithMetadata reads a value with its metadata and expiration like [KV.GetWithMetadata], from
@@ -166,7 +177,7 @@ func (c *Cache) GetWithMetadata(ctx context.Context, key string) (*Entry, error)
 	if err != nil {
 		return nil, err
 	}
-	return &Entry{Value: bytes.Clone(e.value), Metadata: bytes.Clone(e.meta), Expiration: e.expiration}, nil
+	return &Entry{Value: clone(e.value), Metadata: clone(e.meta), Expiration: e.expiration}, nil
 }
 
 // GetJSON reads a value like [KV.GetJSON], from memory when it can, and decodes it into dst.
@@ -252,7 +263,8 @@ type CacheStats struct {
 	// Loads counts the reads of KV made to fill the cache (a GetWithMetadata load is one, of two
 	// requests), LoadErrors those that failed (a key found missing is not a failure).
 	Loads, LoadErrors uint64
-	// Evictions counts entries dropped to stay within MaxBytes.
+	// Evictions counts entries the cache dropped by itself: expired, or evicted to stay within
+	// MaxBytes.
 	Evictions uint64
 	// Entries and Bytes are how many entries the cache holds now, and their weight against MaxBytes.
 	Entries int
