@@ -1,5 +1,11 @@
 // Package workerskv is a client for the Cloudflare Workers KV REST API.
 //
+// Start with the namespace handle, [KV], from [Client.Namespace]: it has the methods of the Workers KV
+// binding (Get, GetJSON, GetWithMetadata, Put, PutJSON, Delete, List and the many-key forms), so Go
+// code reads like a Worker's. A service that reads on every request reads through a [Cache], the
+// binding's cacheTtl in process, which keeps it under the API's rate limit. The services
+// ([Client.Namespaces], [Client.Values], [Client.Keys], [Client.Bulk]) are the full REST mapping.
+//
 //	c, err := workerskv.NewClient(
 //		workerskv.WithAPIToken(os.Getenv("CLOUDFLARE_API_TOKEN")),
 //		workerskv.WithAccountID(os.Getenv("CLOUDFLARE_ACCOUNT_ID")),
@@ -16,11 +22,17 @@
 //	if err != nil {
 //		return err
 //	}
-//	v, err := kv.Get(ctx, "theme") // errors.Is(err, workerskv.ErrNotFound) if there is no such key
+//	v, err := kv.Get(ctx, "theme") // errors.Is(err, workerskv.ErrKeyNotFound) if there is no such key
 //	if err != nil {
 //		return err
 //	}
 //	fmt.Printf("theme: %s\n", v)
+//	cache := workerskv.NewCache(kv, &workerskv.CacheOptions{TTL: time.Minute})
+//	defer cache.Close()
+//	v, err = cache.Get(ctx, "theme") // from KV once a minute at most, from memory otherwise
+//	if err != nil {
+//		return err
+//	}
 //	for key, err := range kv.List(ctx, &workerskv.ListKeysOptions{Prefix: "th"}) {
 //		if err != nil {
 //			return err
@@ -40,7 +52,9 @@
 //
 // A response that is not a success is an [*APIError] with the HTTP status, Cloudflare's error codes and
 // messages, the cf-ray ID and how many attempts were made. Match categories with [errors.Is]:
-// [ErrNotFound], [ErrUnauthorized], [ErrForbidden], [ErrRateLimited], [ErrConflict], [ErrInvalidInput].
+// [ErrNotFound] (with its kinds [ErrKeyNotFound] and [ErrNamespaceNotFound]), [ErrUnauthorized],
+// [ErrForbidden], [ErrRateLimited], [ErrConflict], [ErrInvalidInput]. Each error belongs to one
+// category, chosen as the live API answers.
 // Input the API would refuse (an empty or over-long key, a value over 25 MiB, metadata over 1,024 bytes,
 // a TTL under 60 seconds) is refused before anything is sent, with a [*ValidationError].
 //
@@ -52,7 +66,8 @@
 // at once with the error's RetryAfter set. Creating a namespace is retried only when the request never
 // reached the server, or on 429. An upload from a reader that cannot seek is sent once.
 // Cloudflare allows 1,200 API requests per 5 minutes and locks a client out for 5 minutes when it
-// crosses that: [WithRateLimit] paces requests on the client side.
+// crosses that: a [Cache] keeps reads of the same keys far below it, and [WithRateLimit] paces
+// requests on the client side.
 //
 // # Pagination
 //

@@ -68,10 +68,12 @@ var imports = []struct{ path, name string }{
 }
 
 // Givens declares the names a snippet may use without defining them, as if code before it had set
-// them up: README.md's bulk example uses the client c and a namespace ID from the example above it.
+// them up: README.md's later examples use the client c, the handle kv and a namespace ID from the
+// example above them.
 const Givens = `var (
 	ctx               context.Context
 	c, client         *workerskv.Client
+	kv                *workerskv.KV
 	nsID, namespaceID string
 )
 `
