@@ -319,12 +319,10 @@ func appendValue(dst, v []byte) []byte {
 }
 
 func appendValueAs(dst, v []byte, text bool) []byte {
-	if text {
-		start := len(dst)
-		if dst = appendJSONString(dst, v); len(dst)-start <= maxValueEncoding(len(v)) {
-			return dst
-		}
-		dst = dst[:start] // mostly control characters: base64 is shorter
+	// Measured first, so that a value of mostly control characters (for which base64 is shorter) is
+	// never written out as JSON text only to be thrown away: for a 25 MiB value that was 157 MB.
+	if text && jsonStringLen(v) <= maxValueEncoding(len(v)) {
+		return appendJSONString(dst, v)
 	}
 	dst = append(dst, '"')
 	dst = base64.StdEncoding.AppendEncode(dst, v)
