@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -176,7 +177,7 @@ func TestBulkEmulatorFaults(t *testing.T) {
 		kvtest.WithClientOptions(workerskv.WithMaxRetries(8)))
 	pairs := make([]workerskv.BulkPair, 35_000)
 	for i := range pairs {
-		pairs[i] = workerskv.BulkPair{Key: "k" + itoa(i), Value: []byte{byte(i), 0xff}}
+		pairs[i] = workerskv.BulkPair{Key: "k" + strconv.Itoa(i), Value: []byte{byte(i), 0xff}}
 	}
 	res, err := srv.Client.Bulk.Put(t.Context(), ns, pairs, nil)
 	bkCheckComplete(t, "Put", res, err, len(pairs))
@@ -222,7 +223,7 @@ func TestBulkGetBatches(t *testing.T) {
 	})
 	keys := make([]string, 150)
 	for i := range keys {
-		keys[i] = "k" + itoa(i)
+		keys[i] = "k" + strconv.Itoa(i)
 	}
 	got, err := c.Bulk.Get(t.Context(), testNS, keys, &workerskv.BulkGetOptions{Concurrency: 1})
 	if err != nil {

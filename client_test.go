@@ -3,9 +3,7 @@ package workerskv_test
 import (
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/jarcoal/httpmock"
@@ -164,55 +162,6 @@ func TestWithAccount(t *testing.T) {
 	}
 	if got.Header.Get("Authorization") != "Bearer "+canaryToken {
 		t.Errorf("credentials not shared: %v", got.Header)
-	}
-}
-
-// TestRedirectDropsCredentials: server A redirects to server B (another host:port); B must not see the
-// credentials, whichever kind.
-func TestRedirectDropsCredentials(t *testing.T) {
-	t.Parallel()
-	for name, auth := range map[string]workerskv.Option{
-		"token": workerskv.WithAPIToken(canaryToken),
-		"key":   workerskv.WithAPIKey("KEY-canary", "me@example.com"),
-	} {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			var mu sync.Mutex
-			var atA, atB http.Header
-			b := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				mu.Lock()
-				atB = r.Header.Clone()
-				mu.Unlock()
-				w.Header().Set("Content-Type", "application/json")
-				_, _ = w.Write([]byte(envelope(nsJSON(testNS, "b"))))
-			}))
-			defer b.Close()
-			a := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				mu.Lock()
-				atA = r.Header.Clone()
-				mu.Unlock()
-				http.Redirect(w, r, b.URL+r.URL.Path, http.StatusTemporaryRedirect)
-			}))
-			defer a.Close()
-			c, err := workerskv.NewClient(auth, workerskv.WithAccountID(testAccount), workerskv.WithBaseURL(a.URL+"/client/v4"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			ns, err := c.Namespaces.Get(t.Context(), testNS)
-			if err != nil || ns.Title != "b" {
-				t.Fatalf("Get = %+v, %v", ns, err)
-			}
-			mu.Lock()
-			defer mu.Unlock()
-			if atA.Get("Authorization") == "" && atA.Get("X-Auth-Key") == "" {
-				t.Errorf("A got no credentials: %v", atA)
-			}
-			for _, h := range []string{"Authorization", "X-Auth-Key", "X-Auth-Email"} {
-				if v := atB.Get(h); v != "" {
-					t.Errorf("redirect target got %s: %q", h, v)
-				}
-			}
-		})
 	}
 }
 

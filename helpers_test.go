@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"io"
 	"net/http"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -94,21 +95,7 @@ func envelope(result string) string {
 
 // failure renders a failure envelope with one error.
 func failure(code int, message string) string {
-	return `{"success":false,"errors":[{"code":` + itoa(code) + `,"message":"` + message + `"}],"messages":[],"result":null}`
-}
-
-func itoa(n int) string {
-	var b [20]byte
-	i := len(b)
-	if n == 0 {
-		return "0"
-	}
-	for n > 0 {
-		i--
-		b[i] = byte('0' + n%10)
-		n /= 10
-	}
-	return string(b[i:])
+	return `{"success":false,"errors":[{"code":` + strconv.Itoa(code) + `,"message":"` + message + `"}],"messages":[],"result":null}`
 }
 
 // jsonResponder answers with status and a JSON body.

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -128,7 +129,7 @@ func keysPage(names []string, cursor string) string {
 		}
 		b.WriteString(`{"name":"` + n + `"}`)
 	}
-	return `{"success":true,"errors":[],"messages":[],"result":[` + b.String() + `],"result_info":{"count":` + itoa(len(names)) + `,"cursor":"` + cursor + `"}}`
+	return `{"success":true,"errors":[],"messages":[],"result":[` + b.String() + `],"result_info":{"count":` + strconv.Itoa(len(names)) + `,"cursor":"` + cursor + `"}}`
 }
 
 func TestKeysAllAcrossEmptyPage(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -50,9 +51,10 @@ func (l *headerLog) get(path string) (http.Header, bool) {
 	return h, ok
 }
 
-// TestRedirectStripsCredentialsEveryWay extends TestRedirectDropsCredentials: with either kind of
-// credentials, a 301, 302, 303, 307 or 308 to another host, a chain A→A→B (the hop on A keeps them, B
-// gets none), a redirect to a subdomain, to another port and from https to http on the same host.
+// TestRedirectStripsCredentialsEveryWay: a redirect to another origin never carries the credentials,
+// of either kind, while the server redirecting gets them: a 301, 302, 303, 307 or 308 from server A to
+// server B (another host:port), a chain A→A→B (the hop on A keeps them, B gets none), a redirect to a
+// subdomain, to another port and from https to http on the same host.
 func TestRedirectStripsCredentialsEveryWay(t *testing.T) {
 	t.Parallel()
 	var atA, atB headerLog
@@ -87,7 +89,7 @@ func TestRedirectStripsCredentialsEveryWay(t *testing.T) {
 				t.Fatal(err)
 			}
 			for _, code := range []int{301, 302, 303, 307, 308} {
-				for _, id := range []string{"to-b-" + itoa(code), "via-a-" + itoa(code)} {
+				for _, id := range []string{"to-b-" + strconv.Itoa(code), "via-a-" + strconv.Itoa(code)} {
 					id := name + "-" + id
 					if ns, err := c.Namespaces.Get(t.Context(), id); err != nil || ns.Title != "b" {
 						t.Fatalf("%s: %+v, %v", id, ns, err)

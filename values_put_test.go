@@ -1,11 +1,10 @@
-// Uploads and downloads of large values: how a value's body is streamed (benchmarks and an allocation
-// check), and how it is replayed, or refused, when the transport reads it more than once.
+// Uploads of large values: how a value's body is streamed (an allocation check; the benchmarks are in
+// values_bench_test.go), and how it is replayed, or refused, when the transport reads it more than once.
 
 package workerskv_test
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"io"
 	"net/http"
@@ -14,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/jarcoal/httpmock"
@@ -57,37 +57,6 @@ var putCases = []struct {
 }{
 	{"raw", nil},
 	{"metadata", &workerskv.PutOptions{Metadata: map[string]string{"content-type": "application/octet-stream"}}},
-}
-
-func BenchmarkPut25MiB(b *testing.B) {
-	value := value25MiB()
-	c := vkClient(b, drainTransport{})
-	ctx := context.Background()
-	for _, pc := range putCases {
-		b.Run(pc.name, func(b *testing.B) {
-			b.ReportAllocs()
-			b.SetBytes(int64(len(value)))
-			for b.Loop() {
-				if err := c.Values.Put(ctx, testNS, "big", bytes.NewReader(value), pc.opts); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
-	}
-}
-
-func BenchmarkGet25MiB(b *testing.B) {
-	value := value25MiB()
-	c := vkClient(b, drainTransport{get: value})
-	ctx := context.Background()
-	b.ReportAllocs()
-	b.SetBytes(int64(len(value)))
-	for b.Loop() {
-		v, err := c.Values.Get(ctx, testNS, "big")
-		if err != nil || len(v) != len(value) {
-			b.Fatalf("Get: %d bytes, %v", len(v), err)
-		}
-	}
 }
 
 // TestPut25MiBAllocatesLittle checks that a 25 MiB upload from a *bytes.Reader is streamed: each Put
@@ -168,20 +137,22 @@ func TestValuesPutRetryIgnoresLateReadsOfEarlierAttempt(t *testing.T) {
 	for _, meta := range []any{nil, "m"} {
 		t.Run(map[bool]string{true: "raw", false: "multipart"}[meta == nil], func(t *testing.T) {
 			t.Parallel()
-			lt := &lateReadTransport{release: make(chan struct{}), done: make(chan struct{})}
-			c := vkClient(t, lt)
-			value := bytes.Repeat([]byte("late"), 1000)
-			if err := c.Values.Put(t.Context(), testNS, "k", bytes.NewReader(value), &workerskv.PutOptions{Metadata: meta}); err != nil {
-				t.Fatal(err)
-			}
-			got := lt.second.Body
-			if meta != nil {
-				parts, _ := vkParts(t, lt.second)
-				got = parts["value"].Data
-			}
-			if lt.attempts != 2 || !bytes.Equal(got, value) {
-				t.Fatalf("%d attempts; the second sent %d value bytes, want %d", lt.attempts, len(got), len(value))
-			}
+			synctest.Test(t, func(t *testing.T) { // the backoff between the attempts passes in fake time
+				lt := &lateReadTransport{release: make(chan struct{}), done: make(chan struct{})}
+				c := vkClient(t, lt)
+				value := bytes.Repeat([]byte("late"), 1000)
+				if err := c.Values.Put(t.Context(), testNS, "k", bytes.NewReader(value), &workerskv.PutOptions{Metadata: meta}); err != nil {
+					t.Fatal(err)
+				}
+				got := lt.second.Body
+				if meta != nil {
+					parts, _ := vkParts(t, lt.second)
+					got = parts["value"].Data
+				}
+				if lt.attempts != 2 || !bytes.Equal(got, value) {
+					t.Fatalf("%d attempts; the second sent %d value bytes, want %d", lt.attempts, len(got), len(value))
+				}
+			})
 		})
 	}
 }
