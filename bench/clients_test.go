@@ -14,7 +14,6 @@ import (
 	"net/url"
 
 	cflegacy "github.com/cloudflare/cloudflare-go"
-	cfv7 "github.com/cloudflare/cloudflare-go/v7"
 	kvv7 "github.com/cloudflare/cloudflare-go/v7/kv"
 	optv7 "github.com/cloudflare/cloudflare-go/v7/option"
 	sharedv7 "github.com/cloudflare/cloudflare-go/v7/shared"
@@ -72,9 +71,7 @@ func newClientWith(name, baseURL, token, account, ns string, hc *http.Client) (k
 		return &netClient{hc: hc, token: "Bearer " + token,
 			base: baseURL + "/accounts/" + url.PathEscape(account) + "/storage/kv/namespaces/" + url.PathEscape(ns)}, done
 	case "cfgo-v7":
-		c := cfv7.NewClient(optv7.WithBaseURL(baseURL+"/"), optv7.WithAPIToken(token),
-			optv7.WithHTTPClient(hc), optv7.WithMaxRetries(0))
-		return &v7Client{c: c, account: account, ns: ns}, done
+		return &v7Client{kv: newV7KV(baseURL, token, hc), account: account, ns: ns}, done
 	case "cfgo-legacy":
 		api, err := cflegacy.NewWithAPIToken(token, cflegacy.BaseURL(baseURL), cflegacy.HTTPClient(hc),
 			cflegacy.UsingRetryPolicy(0, 0, 0), cflegacy.UsingRateLimit(math.Inf(1)))
@@ -313,19 +310,45 @@ func (n *netClient) BulkPut(ctx context.Context, pairs []pair) error {
 
 // --- cloudflare-go v7 (generated) ---
 
+// newV7KV builds v7's KV service, which is what cloudflare.NewClient (the SDK's root package) would
+// put in its KV field, without importing that package: it imports every one of the SDK's ~150 service
+// packages, and compiling them was most of this module's build time. The service gets the options
+// NewClient would give it, in the same order: first those of cloudflare.DefaultClientOptions (an
+// HTTP client, then WithEnvironmentProduction), then the ones this benchmark passes. Every v7 request
+// applies all of them again, so the list keeps NewClient's length: DefaultClientOptions' HTTP client
+// (its own, replaced by hc further down) is hc here, which keeps each request's work, bytes included,
+// as it was with NewClient.
+//
+// Unlike NewClient, this deliberately does not read the CLOUDFLARE_* environment variables (base URL,
+// token, API key and e-mail, user service key, custom headers): what a benchmark sends must not
+// depend on the environment it runs in.
+func newV7KV(baseURL, token string, hc *http.Client) *kvv7.KVService {
+	return kvv7.NewKVService(
+		optv7.WithHTTPClient(hc), optv7.WithEnvironmentProduction(), // DefaultClientOptions, minus the environment
+		optv7.WithBaseURL(baseURL+"/"), optv7.WithAPIToken(token), optv7.WithHTTPClient(hc), optv7.WithMaxRetries(0))
+}
+
 type v7Client struct {
-	c       *cfv7.Client
+	kv      *kvv7.KVService
 	account string
 	ns      string
 }
 
-func (v *v7Client) acct() string { return v.account }
+// v7's request fields are param.Field[T] values, which its docs build with cloudflare.F(x). That helper
+// is in the root package, and param.Field is in an internal package that cannot be named here (so no
+// generic helper can take a pointer to one either: Go code cannot reach a type parameter's fields).
+// Its Value and Present fields are exported, though, so the code below sets them directly;
+//
+//	p.AccountID.Value, p.AccountID.Present = v.account, true
+//
+// does to a zero params struct exactly what p.AccountID = cloudflare.F(v.account) does.
 
 // v7 puts key names into the URL unescaped; its docs tell the user to URL-encode them, so we do.
 
 func (v *v7Client) Get(ctx context.Context, key string) ([]byte, error) {
-	resp, err := v.c.KV.Namespaces.Values.Get(ctx, v.ns, url.PathEscape(key),
-		kvv7.NamespaceValueGetParams{AccountID: cfv7.F(v.acct())})
+	var p kvv7.NamespaceValueGetParams
+	p.AccountID.Value, p.AccountID.Present = v.account, true
+	resp, err := v.kv.Namespaces.Values.Get(ctx, v.ns, url.PathEscape(key), p)
 	if err != nil {
 		return nil, err
 	}
@@ -334,10 +357,10 @@ func (v *v7Client) Get(ctx context.Context, key string) ([]byte, error) {
 }
 
 func (v *v7Client) Put(ctx context.Context, key string, value []byte) error {
-	_, err := v.c.KV.Namespaces.Values.Update(ctx, v.ns, url.PathEscape(key), kvv7.NamespaceValueUpdateParams{
-		AccountID: cfv7.F(v.acct()),
-		Value:     cfv7.F[kvv7.NamespaceValueUpdateParamsValueUnion](sharedv7.UnionString(value)),
-	})
+	var p kvv7.NamespaceValueUpdateParams
+	p.AccountID.Value, p.AccountID.Present = v.account, true
+	p.Value.Value, p.Value.Present = sharedv7.UnionString(value), true
+	_, err := v.kv.Namespaces.Values.Update(ctx, v.ns, url.PathEscape(key), p)
 	return err
 }
 
@@ -348,24 +371,28 @@ func (v *v7Client) PutWithMetadata(ctx context.Context, key string, value []byte
 	if err != nil {
 		return err
 	}
-	_, err = v.c.KV.Namespaces.Values.Update(ctx, v.ns, url.PathEscape(key), kvv7.NamespaceValueUpdateParams{
-		AccountID: cfv7.F(v.acct()),
-		Value:     cfv7.F[kvv7.NamespaceValueUpdateParamsValueUnion](sharedv7.UnionString(value)),
-		Metadata:  cfv7.F[any](string(mj)),
-	})
+	var p kvv7.NamespaceValueUpdateParams
+	p.AccountID.Value, p.AccountID.Present = v.account, true
+	p.Value.Value, p.Value.Present = sharedv7.UnionString(value), true
+	p.Metadata.Value, p.Metadata.Present = string(mj), true
+	_, err = v.kv.Namespaces.Values.Update(ctx, v.ns, url.PathEscape(key), p)
 	return err
 }
 
 func (v *v7Client) ListPage(ctx context.Context) (int, error) {
-	p, err := v.c.KV.Namespaces.Keys.List(ctx, v.ns, kvv7.NamespaceKeyListParams{AccountID: cfv7.F(v.acct())})
+	var p kvv7.NamespaceKeyListParams
+	p.AccountID.Value, p.AccountID.Present = v.account, true
+	page, err := v.kv.Namespaces.Keys.List(ctx, v.ns, p)
 	if err != nil {
 		return 0, err
 	}
-	return len(p.Result), nil
+	return len(page.Result), nil
 }
 
 func (v *v7Client) IterateKeys(ctx context.Context) (int, error) {
-	it := v.c.KV.Namespaces.Keys.ListAutoPaging(ctx, v.ns, kvv7.NamespaceKeyListParams{AccountID: cfv7.F(v.acct())})
+	var p kvv7.NamespaceKeyListParams
+	p.AccountID.Value, p.AccountID.Present = v.account, true
+	it := v.kv.Namespaces.Keys.ListAutoPaging(ctx, v.ns, p)
 	n := 0
 	for it.Next() {
 		_ = it.Current()
@@ -379,10 +406,15 @@ func (v *v7Client) BulkPut(ctx context.Context, pairs []pair) error {
 		chunk := pairs[:min(len(pairs), 10000)]
 		pairs = pairs[len(chunk):]
 		body := make([]kvv7.NamespaceBulkUpdateParamsBody, len(chunk))
-		for i, p := range chunk {
-			body[i] = kvv7.NamespaceBulkUpdateParamsBody{Key: cfv7.F(p.Key), Value: cfv7.F(string(p.Value))}
+		for i, pr := range chunk {
+			b := &body[i]
+			b.Key.Value, b.Key.Present = pr.Key, true
+			b.Value.Value, b.Value.Present = string(pr.Value), true
 		}
-		res, err := v.c.KV.Namespaces.BulkUpdate(ctx, v.ns, kvv7.NamespaceBulkUpdateParams{AccountID: cfv7.F(v.acct()), Body: body})
+		var p kvv7.NamespaceBulkUpdateParams
+		p.AccountID.Value, p.AccountID.Present = v.account, true
+		p.Body = body
+		res, err := v.kv.Namespaces.BulkUpdate(ctx, v.ns, p)
 		if err != nil {
 			return err
 		}
