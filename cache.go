@@ -1,7 +1,6 @@
 package workerskv
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -217,15 +216,15 @@ func (c *Cache) Put(ctx context.Context, key string, value []byte, opts *PutOpti
 	}
 	// Only the value is kept: the entry with metadata is read again when asked for.
 	c.entries.Invalidate(cacheKey{name: key, withMeta: true})
-	e := &cacheEntry{value: bytes.Clone(value)}
+	if len(value) > c.maxItem {
+		c.entries.Invalidate(cacheKey{name: key})
+		return nil
+	}
+	e := &cacheEntry{value: clone(value)}
 	if opts != nil && !opts.Expiration.IsZero() {
 		e.expiration = opts.Expiration
 	} else if opts != nil && opts.ExpirationTTL > 0 {
 		e.expiration = time.Now().Add(opts.ExpirationTTL)
-	}
-	if len(value) > c.maxItem {
-		c.entries.Invalidate(cacheKey{name: key})
-		return nil
 	}
 	c.entries.Set(cacheKey{name: key}, e)
 	return nil
