@@ -1,4 +1,4 @@
-package main
+package emulatorcmd
 
 import (
 	"bytes"
@@ -45,7 +45,7 @@ func (b *syncBuffer) String() string {
 
 var baseURLLine = regexp.MustCompile(`base URL:\s+(\S+)`)
 
-// server is one run() in the background.
+// server is one Run in the background.
 type server struct {
 	base   string // http://127.0.0.1:PORT/client/v4
 	out    *syncBuffer
@@ -53,12 +53,12 @@ type server struct {
 	done   chan error
 }
 
-// start runs run() with args plus -addr 127.0.0.1:0 and waits for its base URL.
+// start runs Run with args plus -addr 127.0.0.1:0 and waits for its base URL.
 func start(t *testing.T, args ...string) *server {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &server{out: &syncBuffer{}, cancel: cancel, done: make(chan error, 1)}
-	go func() { s.done <- run(ctx, append([]string{"-addr", "127.0.0.1:0"}, args...), s.out) }()
+	go func() { s.done <- Run(ctx, "kvemulator", append([]string{"-addr", "127.0.0.1:0"}, args...), s.out) }()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		if m := baseURLLine.FindStringSubmatch(s.out.String()); m != nil {
@@ -206,22 +206,22 @@ func TestServeInMemoryDefaults(t *testing.T) {
 func TestRunErrors(t *testing.T) {
 	ctx := context.Background()
 	var out bytes.Buffer
-	if err := run(ctx, []string{"-nope"}, &out); err == nil {
+	if err := Run(ctx, "kvemulator", []string{"-nope"}, &out); err == nil {
 		t.Fatal("unknown flag accepted")
 	}
-	if err := run(ctx, []string{"-h"}, &out); !errors.Is(err, flag.ErrHelp) {
+	if err := Run(ctx, "kvemulator", []string{"-h"}, &out); !errors.Is(err, flag.ErrHelp) {
 		t.Fatalf("-h: %v", err)
 	}
-	if err := run(ctx, []string{"extra"}, &out); err == nil {
+	if err := Run(ctx, "kvemulator", []string{"extra"}, &out); err == nil {
 		t.Fatal("extra argument accepted")
 	}
-	if err := run(ctx, []string{"-addr", "256.0.0.1:0"}, &out); err == nil {
+	if err := Run(ctx, "kvemulator", []string{"-addr", "256.0.0.1:0"}, &out); err == nil {
 		t.Fatal("bad address accepted")
 	}
 	// A data directory in use by a running server cannot be opened twice.
 	dir := t.TempDir()
 	start(t, "-data", dir)
-	if err := run(ctx, []string{"-addr", "127.0.0.1:0", "-data", dir}, &out); err == nil {
+	if err := Run(ctx, "kvemulator", []string{"-addr", "127.0.0.1:0", "-data", dir}, &out); err == nil {
 		t.Fatal("second server on the same data directory started")
 	}
 }
@@ -253,15 +253,15 @@ func TestRateLimitFlag(t *testing.T) {
 	ctx := context.Background()
 	for _, bad := range []string{"abc", "0/5m", "10/0s", "10/"} {
 		var out bytes.Buffer
-		err := run(ctx, []string{"-addr", "127.0.0.1:0", "-rate-limit", bad}, &out)
-		if err == nil || !strings.Contains(err.Error(), "-rate-limit") || exitCode(err) != 2 {
-			t.Fatalf("-rate-limit %q: err %v, exit code %d; want a usage error naming the flag, exit 2", bad, err, exitCode(err))
+		err := Run(ctx, "kvemulator", []string{"-addr", "127.0.0.1:0", "-rate-limit", bad}, &out)
+		if err == nil || !strings.Contains(err.Error(), "-rate-limit") || ExitCode(err) != 2 {
+			t.Fatalf("-rate-limit %q: err %v, exit code %d; want a usage error naming the flag, exit 2", bad, err, ExitCode(err))
 		}
 		if out.Len() != 0 {
 			t.Fatalf("-rate-limit %q: started anyway:\n%s", bad, out.String())
 		}
 	}
-	if got := exitCode(errors.New("listen: address in use")); got != 1 {
+	if got := ExitCode(errors.New("listen: address in use")); got != 1 {
 		t.Fatalf("exit code %d for a runtime error, want 1", got)
 	}
 

@@ -1,0 +1,182 @@
+// Package emulatorcmd is the standalone emulator server behind the kvemulator
+// command and the "workerskv emulator" subcommand: flag parsing, listening,
+// the banner, and graceful shutdown. Both commands run the same code, so
+// they accept the same flags and behave the same.
+package emulatorcmd
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/workerskv/workerskv/emulator"
+)
+
+// shutdownTimeout bounds how long a graceful shutdown waits for requests in
+// progress before closing their connections.
+const shutdownTimeout = 10 * time.Second
+
+// Main runs the emulator command named name with args until SIGINT or
+// SIGTERM, then exits the process: status 0 after a clean shutdown, 2 for a
+// malformed command line, 1 for any other failure.
+func Main(name string, args []string) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := Run(ctx, name, args, os.Stdout)
+	stop()
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+	case err != nil:
+		fmt.Fprintln(os.Stderr, name+":", err)
+		os.Exit(ExitCode(err))
+	}
+}
+
+// usageError is a mistake in the command line.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+// ExitCode is the status a command exits with for err: 2 for a usage error, as
+// the flag package uses, and 1 for anything else.
+func ExitCode(err error) int {
+	if _, ok := errors.AsType[usageError](err); ok {
+		return 2
+	}
+	return 1
+}
+
+// parseRateLimit reads a -rate-limit value, N/DURATION with N a positive
+// integer and DURATION a positive time.ParseDuration value ("1200/5m").
+// The empty string means no limit: it returns 0, 0.
+func parseRateLimit(s string) (n int, per time.Duration, err error) {
+	if s == "" {
+		return 0, 0, nil
+	}
+	num, dur, ok := strings.Cut(s, "/")
+	if !ok {
+		return 0, 0, errors.New("want N/DURATION, for example 1200/5m")
+	}
+	n, err = strconv.Atoi(num)
+	if err != nil || n <= 0 {
+		return 0, 0, fmt.Errorf("request count %q must be a positive integer", num)
+	}
+	per, err = time.ParseDuration(dur)
+	if err != nil || per <= 0 {
+		return 0, 0, fmt.Errorf("window %q must be a positive duration such as 5m or 300s", dur)
+	}
+	return n, per, nil
+}
+
+// Run parses args, serves the emulator until ctx is done, then shuts down
+// gracefully. It writes the connection details to stdout once listening.
+// name is the command's name in usage messages.
+func Run(ctx context.Context, name string, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	addr := fs.String("addr", "127.0.0.1:8787", "`address` to listen on (port 0 picks a free one)")
+	data := fs.String("data", "", "`directory` to persist state in (default: in memory)")
+	token := fs.String("token", emulator.DefaultAPIToken, "API `token` accepted as \"Authorization: Bearer TOKEN\"")
+	account := fs.String("account", emulator.DefaultAccountID, "account `ID` served")
+	var rateN int
+	var ratePer time.Duration
+	fs.Func("rate-limit", "enforce the account API rate limit: `N/DURATION` requests per credential, e.g. 1200/5m (default: none)", func(s string) error {
+		var err error
+		rateN, ratePer, err = parseRateLimit(s)
+		return err
+	})
+	if err := fs.Parse(args); err != nil {
+		return usageError{err}
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Errorf("unexpected arguments %q", fs.Args())}
+	}
+	if *token == "" || *account == "" {
+		return usageError{errors.New("-token and -account must not be empty")}
+	}
+
+	opts := []emulator.Option{emulator.WithAPIToken(*token), emulator.WithAccount(*account)}
+	rateLimit := ""
+	if rateN > 0 {
+		opts = append(opts, emulator.WithAPIRateLimit(rateN, ratePer))
+		rateLimit = fmt.Sprintf("  rate limit: %d requests per %v per credential, then 429 for %v\n", rateN, ratePer, ratePer)
+	}
+	var e *emulator.Emulator
+	storage := "in memory (use -data DIR to persist)"
+	if *data != "" {
+		var err error
+		if e, err = emulator.Open(*data, opts...); err != nil {
+			return err
+		}
+		storage = *data
+	} else {
+		e = emulator.New(opts...)
+	}
+
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", *addr)
+	if err != nil {
+		return errors.Join(err, e.Close())
+	}
+	srv := &http.Server{
+		Handler:           e,
+		ReadHeaderTimeout: 30 * time.Second,
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+
+	base := "http://" + displayAddr(ln.Addr()) + "/client/v4"
+	fmt.Fprintf(stdout, `Workers KV REST API emulator
+  base URL:   %s
+  account ID: %s
+  API token:  %s
+  storage:    %s
+%sTry:
+  curl -H "Authorization: Bearer %s" %s/accounts/%s/storage/kv/namespaces
+`, base, *account, *token, storage, rateLimit, *token, base, *account)
+
+	var serveErr error
+	select {
+	case <-ctx.Done():
+	case serveErr = <-served:
+		// Serve failed before any shutdown was asked for.
+		return errors.Join(serveErr, e.Close())
+	}
+
+	fmt.Fprintln(stdout, "shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	shutErr := srv.Shutdown(sctx)
+	if shutErr != nil {
+		// Requests still running past the timeout: drop their connections.
+		// Writes they had acknowledged are on disk already; one still being
+		// committed completes before Close returns.
+		_ = srv.Close()
+	}
+	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
+		serveErr = err
+	}
+	return errors.Join(serveErr, shutErr, e.Close())
+}
+
+// displayAddr is the listener's address as clients should dial it: an
+// unspecified host (":8787", "0.0.0.0") is shown as localhost.
+func displayAddr(a net.Addr) string {
+	host, port, err := net.SplitHostPort(a.String())
+	if err != nil {
+		return a.String()
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "localhost"
+	}
+	return net.JoinHostPort(host, port)
+}
