@@ -80,11 +80,16 @@ func (e *Emulator) bulkWrite(w http.ResponseWriter, r *http.Request, rt *route) 
 	if err := limitBody(w, r, maxBulkBodyBytes); err != nil {
 		return err
 	}
+	release, err := e.acquireBulkSlot(r)
+	if err != nil {
+		return err
+	}
+	defer release()
 	now := e.clock.Now()
 	visible := e.visibleFrom(now)
 	var writes []keyWrite
 	var scratch json.RawMessage
-	err := decodeArray(r, maxBulkWriteItems, "key-value pairs", func(dec *json.Decoder) *apiError {
+	aerr := decodeArray(r, maxBulkWriteItems, "key-value pairs", func(dec *json.Decoder) *apiError {
 		var it bulkItem
 		if err := decodeObject(dec, &scratch, it.field); err != nil {
 			if errors.Is(err, errNotNumber) {
@@ -100,14 +105,29 @@ func (e *Emulator) bulkWrite(w http.ResponseWriter, r *http.Request, rt *route) 
 		writes = append(writes, kw)
 		return nil
 	})
-	if err != nil {
-		return err
+	if aerr != nil {
+		return aerr
 	}
 	if err := e.store.writeKeys(rt.account, rt.namespace, now, writes); err != nil {
 		return err
 	}
 	writeResult(w, bulkResult{SuccessfulKeyCount: len(writes), UnsuccessfulKeys: []string{}}, nil)
 	return nil
+}
+
+// acquireBulkSlot waits until fewer than maxConcurrentBulkBodies bulk write
+// bodies are being read, or until the request is cancelled. A bulk write
+// holds every pair it decodes until it applies them together, up to the
+// body's size (100 MB), so this bounds what bulk writes hold between them
+// to about maxConcurrentBulkBodies times that; the others wait their turn
+// without reading their bodies.
+func (e *Emulator) acquireBulkSlot(r *http.Request) (release func(), _ error) {
+	select {
+	case e.bulkSlots <- struct{}{}:
+		return func() { <-e.bulkSlots }, nil
+	case <-r.Context().Done():
+		return nil, r.Context().Err()
+	}
 }
 
 // bulkItemWrite checks one bulk write item and turns it into a keyWrite.

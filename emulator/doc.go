@@ -125,6 +125,14 @@
 // 64 KiB for multipart framing and metadata; bulk write and bulk delete:
 // 100,000,000 bytes; other JSON bodies: 1 MiB).
 //
+// Memory follows what has arrived, not what a request announces: a value
+// body is read into a buffer that grows with its bytes (64 KiB to start,
+// whatever its Content-Length says). A bulk write is decoded as a stream but
+// holds the pairs it has decoded until it applies them together, up to about
+// its body's size; at most two bulk write bodies are read at a time, and
+// others wait their turn without reading, so bulk writes hold at most about
+// 200 MB between them (plus the garbage collector's headroom).
+//
 //	Status Code   Meaning
 //	400    9106   Missing X-Auth-Key, X-Auth-Email or Authorization headers
 //	401    10000  Authentication error (credentials that match nothing)

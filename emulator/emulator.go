@@ -29,6 +29,10 @@ type Emulator struct {
 	rays     atomic.Uint64
 	rayBase  uint64
 	db       *bolt.DB // the state file when made by Open; nil in memory
+
+	// bulkSlots holds a token for each bulk write body being read and
+	// decoded (see bulkWrite): its capacity bounds their memory.
+	bulkSlots chan struct{}
 }
 
 // New returns an Emulator configured by opts. Without credential options it
@@ -55,6 +59,8 @@ func New(opts ...Option) *Emulator {
 		delay:    cfg.delay,
 		accounts: make(map[string]bool, len(cfg.accounts)),
 		store:    newStore(),
+
+		bulkSlots: make(chan struct{}, maxConcurrentBulkBodies),
 	}
 	for _, a := range cfg.accounts {
 		e.accounts[a] = true

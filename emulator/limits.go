@@ -37,6 +37,10 @@ const (
 	maxBulkBodyBytes  = 100_000_000
 	maxJSONBodyBytes  = 1 << 20
 	maxMetadataPart   = 64 << 10 // a metadata part is read up to this many bytes
+
+	// maxConcurrentBulkBodies is how many bulk write bodies are read and
+	// decoded at once; more wait (see acquireBulkSlot).
+	maxConcurrentBulkBodies = 2
 )
 
 // decodeKey percent-decodes one escaped path segment exactly once and checks

@@ -33,17 +33,64 @@ func readValueBody(w http.ResponseWriter, r *http.Request) (value []byte, metada
 		}
 		return value, metadata, aerr
 	}
-	var buf bytes.Buffer
-	if r.ContentLength > 0 {
-		buf.Grow(int(r.ContentLength) + bytes.MinRead)
-	}
-	if _, err := buf.ReadFrom(r.Body); err != nil {
+	value, err := readArrived(r.Body, r.ContentLength)
+	if err != nil {
 		return nil, nil, bodyError(err, maxValueBodyBytes, "Could not read the request body.")
 	}
-	if buf.Len() > maxValueBytes {
-		return nil, nil, errValueTooLarge(buf.Len())
+	if len(value) > maxValueBytes {
+		return nil, nil, errValueTooLarge(len(value))
 	}
-	return buf.Bytes(), nil, nil
+	return value, nil, nil
+}
+
+// firstReadBytes is the buffer a body is first read into, whatever length it
+// announces.
+const firstReadBytes = 64 << 10
+
+// readArrived reads body to the end. Its buffer grows with the bytes that
+// have arrived, doubling, never to more than announced (the Content-Length,
+// or -1 when unknown) before the bytes are there: a client that announces
+// 25 MiB and sends one byte holds 64 KiB, not 25 MiB. A body that arrives
+// whole ends in a slice of exactly its length.
+func readArrived(body io.Reader, announced int64) ([]byte, error) {
+	size := int64(bytes.MinRead)
+	if announced >= 0 {
+		size = min(announced, firstReadBytes)
+	}
+	b := make([]byte, 0, size)
+	for {
+		if len(b) == cap(b) {
+			if int64(len(b)) == announced {
+				// All that was announced is here: look for the end without
+				// growing the buffer.
+				var probe [1]byte
+				n, err := body.Read(probe[:])
+				switch {
+				case n > 0:
+					b = append(b, probe[0])
+					continue
+				case err == io.EOF:
+					return b, nil
+				case err != nil:
+					return b, err
+				}
+				continue
+			}
+			grow := max(len(b), bytes.MinRead)
+			if rest := announced - int64(len(b)); rest > 0 {
+				grow = int(min(int64(grow), rest))
+			}
+			b = append(make([]byte, 0, len(b)+grow), b...) // exactly: append would round up
+		}
+		n, err := body.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return b, err
+		}
+	}
 }
 
 // readMultipartValue reads parts "value" (required, a plain field or a file)

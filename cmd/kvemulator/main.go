@@ -13,7 +13,16 @@
 // memory and lost on exit; with -data DIR it is kept in DIR/kv.db, every
 // write committed to disk before it is acknowledged, and loaded again on the
 // next start. SIGINT or SIGTERM stops it gracefully: requests in progress are
-// finished, then the state file is closed.
+// finished, then the state file is closed; requests still running (or still
+// being sent) 10 seconds after the signal are aborted, and the exit status
+// is 0 either way.
+//
+// It protects itself from idle, slow and oversized clients with limits no
+// real client meets: headers must arrive within 10 seconds and fit in
+// 64 KiB (431 otherwise); a body must keep arriving (no pause of 30 seconds)
+// and be complete within 5 minutes; a keep-alive connection idle for 2
+// minutes is closed. A request's memory grows with the bytes that have
+// arrived, not with the length it announces.
 //
 // With -rate-limit N/DURATION (for example 1200/5m, Cloudflare's limit) each
 // credential may make N requests per DURATION; further requests are answered

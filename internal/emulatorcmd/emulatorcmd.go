@@ -22,10 +22,6 @@ import (
 	"github.com/workerskv/workerskv/emulator"
 )
 
-// shutdownTimeout bounds how long a graceful shutdown waits for requests in
-// progress before closing their connections.
-const shutdownTimeout = 10 * time.Second
-
 // Main runs the emulator command named name with args until SIGINT or
 // SIGTERM, then exits the process: status 0 after a clean shutdown, 2 for a
 // malformed command line, 1 for any other failure.
@@ -110,27 +106,26 @@ func Run(ctx context.Context, name string, args []string, stdout io.Writer) erro
 		opts = append(opts, emulator.WithAPIRateLimit(rateN, ratePer))
 		rateLimit = fmt.Sprintf("  rate limit: %d requests per %v per credential, then 429 for %v\n", rateN, ratePer, ratePer)
 	}
+	// Bind first: a port already in use must not leave a new data
+	// directory behind.
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", *addr)
+	if err != nil {
+		return err
+	}
 	var e *emulator.Emulator
 	storage := "in memory (use -data DIR to persist)"
 	if *data != "" {
-		var err error
 		if e, err = emulator.Open(*data, opts...); err != nil {
-			return err
+			return errors.Join(err, ln.Close())
 		}
 		storage = *data
 	} else {
 		e = emulator.New(opts...)
 	}
 
-	var lc net.ListenConfig
-	ln, err := lc.Listen(ctx, "tcp", *addr)
-	if err != nil {
-		return errors.Join(err, e.Close())
-	}
-	srv := &http.Server{
-		Handler:           e,
-		ReadHeaderTimeout: 30 * time.Second,
-	}
+	lim := serverLimits
+	srv := newServer(e, lim)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 
@@ -153,19 +148,21 @@ func Run(ctx context.Context, name string, args []string, stdout io.Writer) erro
 	}
 
 	fmt.Fprintln(stdout, "shutting down")
-	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), lim.shutdownGrace)
 	defer cancel()
-	shutErr := srv.Shutdown(sctx)
-	if shutErr != nil {
-		// Requests still running past the timeout: drop their connections.
-		// Writes they had acknowledged are on disk already; one still being
-		// committed completes before Close returns.
+	if err := srv.Shutdown(sctx); err != nil {
+		// Requests still running (or still being read) past the grace
+		// period: drop their connections. That is the expected end of a
+		// stop asked for while a client is slow, not a failure: writes
+		// already acknowledged are on disk, and one still being committed
+		// completes before Close returns.
+		fmt.Fprintf(stdout, "requests still in progress after %v were aborted\n", lim.shutdownGrace)
 		_ = srv.Close()
 	}
 	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
 		serveErr = err
 	}
-	return errors.Join(serveErr, shutErr, e.Close())
+	return errors.Join(serveErr, e.Close())
 }
 
 // displayAddr is the listener's address as clients should dial it: an
