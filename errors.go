@@ -34,8 +34,12 @@ var (
 	// ErrConflict matches a namespace title already in use: code 10014, which Cloudflare answers with
 	// HTTP 400. Any HTTP 409 matches it too.
 	ErrConflict = errors.New("workerskv: conflict")
-	// ErrInvalidInput matches input refused before sending ([*ValidationError]), or by the server with
-	// HTTP 400 or 413 and no code of another category.
+	// ErrInvalidInput matches input refused before sending ([*ValidationError]), or by the server: a
+	// request for a path the API does not serve (codes 7003 and 7000, as for a malformed account or
+	// namespace ID), a key list limit outside 10–1000 (code 10028), a bulk write over 10,000 pairs
+	// (code 10012), a bulk get of a value that is not text (code 10029), an expiration in the past
+	// (code 10033), metadata that is not JSON (code 10147), whatever their HTTP status; or any other
+	// HTTP 400 or 413 with no code of another category.
 	ErrInvalidInput = errors.New("workerskv: invalid input")
 
 	// ErrKeyNotFound matches a key that does not exist (code 10009): a cache miss, not a mistake. It
@@ -67,6 +71,15 @@ var codeCategory = map[int]error{
 	9109:  ErrUnauthorized, // invalid access token
 	10037: ErrForbidden,    // token lacks the permission
 	971:   ErrRateLimited,  // please wait and consider throttling (HTTP 429)
+	// Codes of requests the API refuses as malformed. Matched by code, not only by their HTTP 400, so
+	// that an unroutable path is never taken for a missing key (a cache miss) whatever its status.
+	7003:  ErrInvalidInput, // could not route to the path: an invalid object identifier (HTTP 400)
+	7000:  ErrInvalidInput, // no route for that URI (HTTP 400, with 7003)
+	10012: ErrInvalidInput, // bulk write over 10,000 key/value pairs
+	10028: ErrInvalidInput, // key list limit outside 10–1000 (HTTP 400)
+	10029: ErrInvalidInput, // bulk get of a value that is not text
+	10033: ErrInvalidInput, // invalid expiration (HTTP 400)
+	10147: ErrInvalidInput, // metadata must be valid json
 }
 
 // ResponseError is one entry of the errors list of a Cloudflare v4 response.

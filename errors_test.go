@@ -113,6 +113,15 @@ func TestAPIErrorIs(t *testing.T) {
 		{"token lacks permission 403/10000", 403, 10000, workerskv.ErrForbidden},
 		{"token lacks permission 403/10037", 403, 10037, workerskv.ErrForbidden},
 		{"account rate limit 429/971", 429, 971, workerskv.ErrRateLimited},
+		{"unknown route 400/7003", 400, 7003, workerskv.ErrInvalidInput},
+		{"unknown route 400/7000", 400, 7000, workerskv.ErrInvalidInput},
+		{"unknown route answered 404/7003", 404, 7003, workerskv.ErrInvalidInput},
+		{"list limit 400/10028", 400, 10028, workerskv.ErrInvalidInput},
+		{"bulk write over 10,000 pairs 400/10012", 400, 10012, workerskv.ErrInvalidInput},
+		{"bulk get of a non-text value 400/10029", 400, 10029, workerskv.ErrInvalidInput},
+		{"expiration in the past 400/10033", 400, 10033, workerskv.ErrInvalidInput},
+		{"metadata not json 400/10147", 400, 10147, workerskv.ErrInvalidInput},
+		{"metadata not json 415/10147", 415, 10147, workerskv.ErrInvalidInput},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -330,6 +339,10 @@ func TestNotFoundKinds(t *testing.T) {
 			return err
 		}, workerskv.ErrNamespaceNotFound},
 		{"400 is neither", "GET", valueURL, 400, 0, getValue, nil},
+		// An unroutable path (a malformed account or namespace ID) is not a missing key, whatever its
+		// status: a cache must not take it for a miss.
+		{"value 400/7003 is neither", "GET", valueURL, 400, 7003, getValue, nil},
+		{"value 404/7003 is neither", "GET", valueURL, 404, 7003, getValue, nil},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

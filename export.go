@@ -67,7 +67,7 @@ func (s *BulkService) exportPage(ctx context.Context, namespaceID string, page [
 	for i, k := range page {
 		names[i] = k.Name
 	}
-	vals, err := s.Get(ctx, namespaceID, names, nil)
+	vals, err := s.exportValues(ctx, namespaceID, names)
 	if err != nil {
 		return err
 	}
@@ -79,8 +79,9 @@ func (s *BulkService) exportPage(ctx context.Context, namespaceID string, page [
 		}
 		value := v.Value
 		if bytes.ContainsRune(value, utf8.RuneError) {
-			// Bulk get serves text; a value with a replacement character may be binary, so read its
-			// exact bytes.
+			// The API refuses to serve bytes that are not UTF-8 in bulk (see exportValues), but a
+			// server that replaces them with U+FFFD instead would corrupt a binary value: read a
+			// value with a replacement character again for its exact bytes.
 			raw, err := s.client.Values.Get(ctx, namespaceID, k.Name)
 			if errors.Is(err, ErrNotFound) {
 				continue
@@ -96,6 +97,57 @@ func (s *BulkService) exportPage(ctx context.Context, namespaceID string, page [
 		}
 	}
 	return nil
+}
+
+// exportValues reads the values of names in bulk. The API refuses a whole bulk get when one of its
+// values is not text (code 10029), so when that happens the values are read again a batch at a time,
+// and each key of a batch that is refused on its own, which gives its exact bytes. Keys deleted since
+// they were listed are absent from the result.
+func (s *BulkService) exportValues(ctx context.Context, namespaceID string, names []string) (map[string]BulkValue, error) {
+	vals, err := s.Get(ctx, namespaceID, names, nil)
+	if err == nil || !isNonTextValue(err) {
+		return vals, err
+	}
+	vals = make(map[string]BulkValue, len(names))
+	for start := 0; start < len(names); start += limits.MaxBulkGetItems {
+		batch := names[start:min(start+limits.MaxBulkGetItems, len(names))]
+		got, err := s.Get(ctx, namespaceID, batch, &BulkGetOptions{Concurrency: 1})
+		if err != nil && !isNonTextValue(err) {
+			return nil, err
+		}
+		if err == nil {
+			for k, v := range got {
+				vals[k] = v
+			}
+			continue
+		}
+		for _, name := range batch {
+			raw, err := s.client.Values.Get(ctx, namespaceID, name)
+			if errors.Is(err, ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return nil, err
+			}
+			vals[name] = BulkValue{Value: raw}
+		}
+	}
+	return vals, nil
+}
+
+// isNonTextValue reports whether err is the API's refusal of a bulk get one of whose values is not
+// text (code 10029).
+func isNonTextValue(err error) bool {
+	var ae *APIError
+	if !errors.As(err, &ae) {
+		return false
+	}
+	for _, e := range ae.Errors {
+		if e.Code == 10029 {
+			return true
+		}
+	}
+	return false
 }
 
 func appendExportLine(dst []byte, k Key, value []byte) []byte {

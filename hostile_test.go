@@ -181,7 +181,7 @@ func TestHostileOptionsThroughClient(t *testing.T) {
 	})
 	t.Run("cursor with CRLF", func(t *testing.T) {
 		_, err := c.Keys.List(ctx, ns, &workerskv.ListKeysOptions{Cursor: "\r\nX-Evil: 1"})
-		wantAPIError(t, "List", err, 400, 10029)
+		wantAPIError(t, "List", err, 400, 10032)
 	})
 	if after := clientState(t, c); after != before {
 		t.Fatalf("state changed:\n%s\n%s", before, after)

@@ -85,15 +85,15 @@ func TestRouting(t *testing.T) {
 		status, code int
 		allow        string
 	}{
-		{"GET", "/", 404, 7003, ""},
-		{"GET", "/client/v4", 404, 7003, ""},
-		{"GET", "/client/v4/accounts/" + emulator.DefaultAccountID, 404, 7003, ""},
-		{"GET", "/client/v4/accounts/" + emulator.DefaultAccountID + "/storage/kv", 404, 7003, ""},
-		{"GET", "/client/v4/accounts/" + emulator.DefaultAccountID + "/storage/analytics", 404, 7003, ""},
-		{"GET", nsPath + "/unknown", 404, 7003, ""},
-		{"GET", nsPath + "/values", 404, 7003, ""},
-		{"GET", nsPath + "/values/a/b", 404, 7003, ""},
-		{"GET", nsPath + "/bulk/other", 404, 7003, ""},
+		{"GET", "/", 400, 7003, ""},
+		{"GET", "/client/v4", 400, 7003, ""},
+		{"GET", "/client/v4/accounts/" + emulator.DefaultAccountID, 400, 7003, ""},
+		{"GET", "/client/v4/accounts/" + emulator.DefaultAccountID + "/storage/kv", 400, 7003, ""},
+		{"GET", "/client/v4/accounts/" + emulator.DefaultAccountID + "/storage/analytics", 400, 7003, ""},
+		{"GET", nsPath + "/unknown", 400, 7003, ""},
+		{"GET", nsPath + "/values", 400, 7003, ""},
+		{"GET", nsPath + "/values/a/b", 400, 7003, ""},
+		{"GET", nsPath + "/bulk/other", 400, 7003, ""},
 		{"PATCH", nsBase, 405, 7001, "GET, POST"},
 		{"POST", nsPath, 405, 7001, "GET, PUT, DELETE"},
 		{"POST", nsPath + "/keys", 405, 7001, "GET"},
@@ -106,11 +106,15 @@ func TestRouting(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.method+" "+tc.path, func(t *testing.T) {
 			rec := h.do(tc.method, tc.path, nil)
-			msg := "No route for that URI"
-			if tc.status == 405 {
-				msg = "Method not allowed"
+			if tc.code == 7003 {
+				routed := strings.TrimPrefix(tc.path, "/client/v4")
+				if routed == "" {
+					routed = tc.path
+				}
+				wantNoRoute(t, rec, routed)
+			} else {
+				wantError(t, rec, tc.status, tc.code, "Method not allowed")
 			}
-			wantError(t, rec, tc.status, tc.code, msg)
 			if got := rec.Header().Get("Allow"); got != tc.allow {
 				t.Fatalf("Allow %q, want %q", got, tc.allow)
 			}
@@ -119,8 +123,8 @@ func TestRouting(t *testing.T) {
 	// A trailing slash on a collection is tolerated.
 	wantOK(t, h.do("GET", nsBase+"/", nil), nil)
 	wantOK(t, h.do("GET", nsPath+"/keys/", nil), nil)
-	// Unknown routes are 404 even without credentials; known ones need them.
-	wantError(t, h.do("GET", "/nowhere", nil, noAuth, ""), 404, 7003, "No route")
+	// Unknown routes are 400 even without credentials; known ones need them.
+	wantNoRoute(t, h.do("GET", "/nowhere", nil, noAuth, ""), "/nowhere")
 	wantError(t, h.do("GET", nsPath, nil, noAuth, ""), 400, 9106, "Missing")
 	// Every response has a distinct Cf-Ray.
 	a, b := h.do("GET", nsPath, nil).Header().Get("Cf-Ray"), h.do("GET", nsPath, nil).Header().Get("Cf-Ray")

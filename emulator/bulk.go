@@ -5,8 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // bulkResult is the result of bulk write and bulk delete.
@@ -89,7 +89,7 @@ func (e *Emulator) bulkWrite(w http.ResponseWriter, r *http.Request, rt *route) 
 	visible := e.visibleFrom(now)
 	var writes []keyWrite
 	var scratch json.RawMessage
-	aerr := decodeArray(r, maxBulkWriteItems, "key-value pairs", func(dec *json.Decoder) *apiError {
+	aerr := decodeArray(r, maxBulkWriteItems, "key/value pairs", func(dec *json.Decoder) *apiError {
 		var it bulkItem
 		if err := decodeObject(dec, &scratch, it.field); err != nil {
 			if errors.Is(err, errNotNumber) {
@@ -218,7 +218,7 @@ func decodeArray(r *http.Request, maxItems int, what string, each func(*json.Dec
 	}
 	for n := 0; dec.More(); n++ {
 		if n == maxItems {
-			return badRequest(codeTooManyItems, "A bulk request may hold at most %d %s.", maxItems, what)
+			return errTooManyBulkItems(dec, maxItems, what)
 		}
 		if err := each(dec); err != nil {
 			return err
@@ -234,9 +234,10 @@ func decodeArray(r *http.Request, maxItems int, what string, each func(*json.Dec
 }
 
 // bulkGet serves POST NS/{namespace_id}/bulk/get: up to 100 keys; missing
-// keys come back as null. With type "json" each value is parsed (a value that
-// is not JSON fails the request with 400); with "text", the default, values
-// are strings, any bytes that are not UTF-8 replaced by U+FFFD.
+// keys come back as null. Values must be text: one that is not valid UTF-8
+// fails the whole request (400, code 10029), as in Cloudflare. With type
+// "json" each value is parsed, and one that is not JSON fails the request
+// too (400); with "text", the default, values are strings.
 func (e *Emulator) bulkGet(w http.ResponseWriter, r *http.Request, rt *route) error {
 	var body bulkGetBody
 	const what = `Request body is not valid JSON of the expected shape, {"keys": [string], "type": "text"|"json", "withMetadata": bool}.`
@@ -248,7 +249,7 @@ func (e *Emulator) bulkGet(w http.ResponseWriter, r *http.Request, rt *route) er
 	}
 	keys := *body.Keys
 	if len(keys) > maxBulkGetKeys {
-		return badRequest(codeTooManyItems, "A bulk get may ask for at most %d keys.", maxBulkGetKeys)
+		return badRequest(codeTooManyKeys, "You can request a maximum of %d keys", maxBulkGetKeys)
 	}
 	typ := "text"
 	if body.Type != nil && *body.Type != "" {
@@ -275,13 +276,16 @@ func (e *Emulator) bulkGet(w http.ResponseWriter, r *http.Request, rt *route) er
 			continue
 		}
 		var val any
-		if typ == "json" {
+		switch {
+		case !utf8.Valid(v.value):
+			return badRequest(codeNonTextValue, "At least one of the requested keys corresponds to a non-text value")
+		case typ == "json":
 			if !json.Valid(v.value) {
-				return badRequest(codeValueNotJSON, "The value of key %q is not valid JSON.", clip(k))
+				return badRequest(codeValueNotJSON, "At least one of the requested keys corresponds to a non-json value")
 			}
 			val = json.RawMessage(v.value)
-		} else {
-			val = strings.ToValidUTF8(string(v.value), "\uFFFD")
+		default:
+			val = string(v.value)
 		}
 		if withMetadata {
 			values[k] = bulkGetEntry{Value: val, Metadata: v.metadata, Expiration: v.expiration}

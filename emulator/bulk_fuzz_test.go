@@ -81,8 +81,8 @@ func wantRefused(t *testing.T, status int, body []byte) {
 	}
 	code := env.Errors[0].Code
 	switch {
-	case status == http.StatusBadRequest && (code == 10020 || code == 10022 || code == 10025 ||
-		code == 10027 || code == 10028 || code == 10033):
+	case status == http.StatusBadRequest && (code == 10012 || code == 10020 || code == 10022 || code == 10025 ||
+		code == 10027 || code == 10029 || code == 10033 || code == 10034 || code == 10147):
 	case status == http.StatusRequestEntityTooLarge && code == 10024:
 	default:
 		t.Fatalf("refused with status %d code %d: %s", status, code, body)

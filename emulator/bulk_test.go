@@ -94,9 +94,10 @@ func TestBulkWriteErrors(t *testing.T) {
 		{"bad base64", `[{"key":"k","value":"!!notbase64","base64":true}]`, 400, 10027, `key "k" is not valid base64`},
 		{"ttl too small", `[{"key":"k","value":"v","expiration_ttl":59}]`, 400, 10033, "Invalid expiration_ttl of 59. Expiration TTL must be at least 60."},
 		{"expiration too soon", fmt.Sprintf(`[{"key":"k","value":"v","expiration":%d}]`, epoch.Unix()+10), 400, 10033, "at least 60 seconds in the future"},
+		{"expiration past", fmt.Sprintf(`[{"key":"k","value":"v","expiration":%d}]`, epoch.Unix()), 400, 10033, fmt.Sprintf("bulk put: 'Invalid expiration of %d. Please specify integer greater than the current number of seconds since the UNIX epoch.'", epoch.Unix())},
 		{"negative ttl", `[{"key":"k","value":"v","expiration_ttl":-100}]`, 400, 10033, "Invalid expiration_ttl of -100"},
 		{"metadata too large", `[{"key":"k","value":"v","metadata":"` + strings.Repeat("m", 1100) + `"}]`, 400, 10025, "exceeds limit of 1024"},
-		{"too many items", tooMany.String(), 400, 10022, "at most 10000"},
+		{"too many items", tooMany.String(), 400, 10012, "bulk put: 'received 10001 key/value pairs, but max allowed per request is: 10000'"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -139,7 +140,7 @@ func TestBulkDelete(t *testing.T) {
 				{`{"keys":["a"]}`, 10027, "JSON array"},
 				{`[1,2]`, 10027, "array of key names"},
 				{`["keep",""]`, 10020, "must not be empty"},
-				{string(many), 10022, "at most 10000"},
+				{string(many), 10012, "bulk remove keys: 'received 10001 keys, but max allowed per request is: 10000'"},
 			} {
 				wantError(t, h.doJSON(route.method, bulkPath(ns, route.suffix), tc.body), 400, tc.code, tc.msg)
 			}
@@ -167,7 +168,7 @@ func TestBulkGet(t *testing.T) {
 		r := wantOK(t, h.doJSON("POST", bulkPath(ns, "/get"), body), nil)
 		return string(r.Result)
 	}
-	if got, want := result(`{"keys":["text","num","missing","bad-utf8"]}`), "{\"values\":{\"bad-utf8\":\"ok\uFFFD!\",\"missing\":null,\"num\":\"42\",\"text\":\"hello\"}}"; got != want {
+	if got, want := result(`{"keys":["text","num","missing"]}`), `{"values":{"missing":null,"num":"42","text":"hello"}}`; got != want {
 		t.Fatalf("text:\n%s\nwant\n%s", got, want)
 	}
 	if got, want := result(`{"keys":["obj","num","missing"],"type":"json"}`), `{"values":{"missing":null,"num":42,"obj":{"a":[1,true]}}}`; got != want {
@@ -187,13 +188,16 @@ func TestBulkGet(t *testing.T) {
 		code int
 		msg  string
 	}{
-		{`{"keys":["text"],"type":"json"}`, 10028, `value of key "text" is not valid JSON`},
+		{`{"keys":["text"],"type":"json"}`, 10034, "bulk get keys: 'At least one of the requested keys corresponds to a non-json value'"},
+		{`{"keys":["text","bad-utf8"]}`, 10029, "bulk get keys: 'At least one of the requested keys corresponds to a non-text value'"},
+		{`{"keys":["bad-utf8","missing"],"type":"text","withMetadata":true}`, 10029, "non-text value"},
+		{`{"keys":["num","bad-utf8"],"type":"json"}`, 10029, "non-text value"},
 		{`{"keys":["text"],"type":"arrayBuffer"}`, 10027, "must be text or json"},
 		{`{"type":"text"}`, 10027, "needs a keys array"},
 		{`{"keys":"text"}`, 10027, "not valid JSON"},
 		{`not json`, 10027, "not valid JSON"},
 		{`{"keys":[""]}`, 10020, "must not be empty"},
-		{string(many), 10022, "at most 100 keys"},
+		{string(many), 10022, "bulk get keys: 'You can request a maximum of 100 keys'"},
 	}
 	for _, tc := range tests {
 		wantError(t, h.doJSON("POST", bulkPath(ns, "/get"), tc.body), 400, tc.code, tc.msg)

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // oracleBulkGet computes the result of a bulk get body against state as the API describes it, as a
@@ -66,7 +67,10 @@ func oracleBulkGet(body []byte, state map[string]entry) (any, error) {
 			values[k] = nil
 			continue
 		}
-		var v any = strings.ToValidUTF8(e.value, "\uFFFD")
+		if !utf8.ValidString(e.value) {
+			return nil, refuse("value of %q is not text", k)
+		}
+		var v any = e.value
 		if typ == "json" {
 			if json.Unmarshal([]byte(e.value), &v) != nil {
 				return nil, refuse("value of %q is not JSON", k)
@@ -90,8 +94,8 @@ func oracleBulkGet(body []byte, state map[string]entry) (any, error) {
 
 // FuzzBulkGet sends fuzzed bodies to POST .../bulk/get. Never a panic or a 5xx; nothing ever
 // changes; a 200 answers exactly what the state holds for a valid body (exact member names keys,
-// type, withMetadata); a valid body is not refused, except with 10028 for type json of a value that
-// is not JSON.
+// type, withMetadata); a valid body is not refused, except with 10029 when a value is not UTF-8 text
+// and 10034 for type json of a value that is not JSON.
 func FuzzBulkGet(f *testing.F) {
 	for _, s := range []string{`{"keys":[]}`, `{"keys":["a","b","c","zz"]}`, `{"keys":["a"],"type":"json"}`,
 		`{"keys":["b"],"type":"json"}`, `{"keys":["a","b","c","zz"],"withMetadata":true}`,

@@ -38,8 +38,10 @@
 // Every response except a successful value read is the v4 envelope
 // {"success","errors":[{"code","message"}],"messages":[],"result"} with
 // result_info on the two lists; failures carry "result": null. Each response
-// has a Cf-Ray header unique to it. Unknown paths get 404 (code 7003), a known
-// path with another method 405 (code 7001) and an Allow header.
+// has a Cf-Ray header unique to it. Unknown paths get 400 with two errors,
+// codes 7003 ("Could not route to <path>, perhaps your object identifier is
+// invalid?") and 7000 ("No route for that URI"), as Cloudflare answers; a
+// known path with another method 405 (code 7001) and an Allow header.
 //
 // Namespaces have random IDs of 32 lowercase hex characters and report
 // supports_url_encoding: true: the key segment of values/{key} and
@@ -85,7 +87,7 @@
 // those given with WithAccount (DefaultAccountID by default) also gets 403,
 // code 10000, as Cloudflare answers for accounts a token cannot see.
 // Credentials are never echoed. Routing comes before authentication, so an
-// unknown path is 404 even without credentials.
+// unknown path is 400 (code 7003) even without credentials.
 //
 // # Account rate limit
 //
@@ -106,7 +108,7 @@
 //   - The check comes after routing and authentication and before the
 //     account check, the body or any change: every authenticated request
 //     counts, whatever its answer, and a refused write changes nothing.
-//     Requests answered 404 or 405 by routing, 400 (9106) or 401 (10000)
+//     Requests answered 400 (7003) or 405 by routing, 400 (9106) or 401 (10000)
 //     by authentication, or by fault injection are not counted.
 //   - Every counted response, success or error, the 429 included, carries
 //     Ratelimit: "default";r=<remaining>;t=<seconds until the window or the
@@ -133,47 +135,116 @@
 // others wait their turn without reading, so bulk writes hold at most about
 // 200 MB between them (plus the garbage collector's headroom).
 //
-//	Status Code   Meaning
-//	400    9106   Missing X-Auth-Key, X-Auth-Email or Authorization headers
-//	401    10000  Authentication error (credentials that match nothing)
-//	403    10000  Authentication error (an account the credentials cannot see)
-//	404    7003   No route for that URI
-//	405    7001   Method not allowed
-//	404    10009  key not found (value or metadata read)
-//	404    10013  namespace not found
-//	400    10014  a namespace with this title already exists
-//	400    10019  title missing, empty or over 512 characters
-//	400    10020  key invalid: empty, over 512 bytes, "." or "..", not UTF-8, bad percent-encoding
-//	400    10022  too many items: bulk write or delete over 10,000, bulk get over 100
-//	413    10024  value over 25 MiB (26,214,400 bytes), or request body over its cap
-//	400    10025  metadata not valid UTF-8 JSON or over 1,024 bytes (compacted)
-//	400    10027  malformed body: bad JSON, not UTF-8, data after the JSON value,
-//	              missing fields, no value part or closing boundary, bad base64, bad type
-//	400    10028  bulk get with type json of a value that is not JSON
-//	400    10029  invalid cursor
-//	400    10031  invalid query parameter: limit not 10-1000, per_page not 1-1000,
-//	              page below 1, order not id|title, direction not asc|desc,
-//	              or a query string that cannot be decoded
-//	400    10033  invalid expiration or expiration_ttl (also one that is not a JSON number)
-//	429    971    Please wait and consider throttling your request speed
-//	              (account rate limit, WithAPIRateLimit; with Retry-After)
-//	429    10429  injected rate limit (with Retry-After), see Faults
-//	500/503 10001 injected server error, see Faults; also any internal failure
+// Errors follow what Cloudflare's API is seen to answer. The contract keeps
+// a table of answers captured from the live service, each with a
+// confidence; the emulator matches every row marked sure or likely. The
+// Evidence column below gives that confidence for each of the emulator's
+// errors: sure or likely (from the table), uncertain (one weak or indirect
+// source), or no evidence (the emulator's choice, in the same style). Where
+// the status and the message are less sure than the code, it says so.
 //
-// Codes 971, 7001, 7003, 9106, 10000, 10009, 10013 and 10014 are
-// Cloudflare's. The API's documentation gives no codes for the validation
-// failures, so 10019 to 10033 and 10429 are this package's choice. Injected
-// rate limits keep 10429, apart from the account rate limit's 971, which is
-// what Cloudflare answers although it is below the schema's minimum code of
-// 1000. A value over 25 MiB is answered 413 rather than 400, as the Workers
-// runtime reports it and as an over-long body is answered.
+// Messages marked op: name the operation that failed, as Cloudflare's
+// storage errors do ("get: 'key not found'"). The names seen in its answers
+// are get (value read), metadata, put (value write), list keys, get
+// namespace, bulk put, bulk remove keys (both bulk delete forms) and bulk
+// get keys; the others are the emulator's (no evidence): remove (value
+// delete), list namespaces, create namespace, rename namespace and remove
+// namespace.
 //
-// Expirations: expiration_ttl must be at least 60 ("Invalid expiration_ttl
-// of 59. Expiration TTL must be at least 60."); an absolute expiration must
-// be at least 60 seconds after the clock's current second ("Invalid
-// expiration of <n>. Expiration times must be at least 60 seconds in the
-// future."); values that are not non-negative whole numbers are refused. When
-// both are given, expiration_ttl wins and expiration is ignored. Entries whose
+//	Status Code   Evidence      Meaning: message
+//	400    9106   sure          no credentials: "Missing X-Auth-Key,
+//	                            X-Auth-Email or Authorization headers"
+//	401    10000  likely        credentials that match nothing:
+//	                            "Authentication error"
+//	403    10000  likely        an account the credentials cannot see:
+//	                            "Authentication error"
+//	429    971    likely        account rate limit (WithAPIRateLimit; with
+//	                            Retry-After): "Please wait and consider
+//	                            throttling your request speed"
+//	400    7003   likely        unknown path: "Could not route to <path>,
+//	       +7000                perhaps your object identifier is invalid?"
+//	                            then "No route for that URI"; <path> is
+//	                            the escaped path after /client/v4
+//	405    7001   no evidence   a known path with another method: "Method
+//	                            not allowed", with an Allow header
+//	404    10009  sure          missing key (value or metadata read):
+//	                            op: 'key not found'
+//	404    10013  sure          missing namespace: op: 'namespace not found'
+//	400    10014  sure (code),  title in use: "a namespace with this account
+//	              likely        ID and title already exists"
+//	400    10019  uncertain     title missing or empty: "request is missing
+//	                            a title definition"; over 512 characters
+//	                            too (no evidence)
+//	400    10020  no evidence   key invalid: empty, over 512 bytes, "." or
+//	                            "..", not UTF-8, bad percent-encoding; an
+//	                            over-long key gets the Workers binding's
+//	                            message (its 414 is uncertain for REST)
+//	400    10012  sure (code)   bulk write over 10,000 pairs: op: 'received
+//	                            <n> key/value pairs, but max allowed per
+//	                            request is: 10000' (status: no evidence);
+//	                            bulk delete over 10,000 keys likewise, "<n>
+//	                            keys" (no evidence)
+//	400    10022  likely (text) bulk get over 100 keys: op: 'You can request
+//	                            a maximum of 100 keys' (code and status: no
+//	                            evidence)
+//	413    10024  sure (status) value over 25 MiB: "Value length of <n>
+//	                            exceeds limit of 26214400." (code: no
+//	                            evidence); a request body over its cap
+//	                            (no evidence)
+//	400    10025  no evidence   metadata over 1,024 bytes (compacted);
+//	                            Cloudflare's backend is reported to answer
+//	                            413 here (uncertain, not followed)
+//	400    10147  likely        metadata not JSON (nor UTF-8): "metadata
+//	                            must be valid json" (status: no evidence)
+//	400    10027  no evidence   malformed body: bad JSON, not UTF-8, data
+//	                            after the JSON value, missing fields, no
+//	                            value part or closing boundary, bad base64,
+//	                            bad bulk get type
+//	400    10028  likely        key list limit below 10: "limit argument
+//	                            must be at least 10"; over 1000 ("at most
+//	                            1000") or not an integer ("must be an
+//	                            integer"): the same code, no evidence for
+//	                            the text
+//	400    10029  likely        bulk get of a value that is not UTF-8 text,
+//	                            whatever the type: the whole request fails,
+//	                            op: 'At least one of the requested keys
+//	                            corresponds to a non-text value' (status:
+//	                            no evidence, 400 is a guess)
+//	400    10031  no evidence   invalid namespace list parameter (per_page
+//	                            not 1-1000, page below 1, order not
+//	                            id|title, direction not asc|desc), or a
+//	                            query string that cannot be decoded
+//	400    10032  no evidence   invalid cursor
+//	400    10033  likely        expiration at or before now: op: 'Invalid
+//	                            expiration of <n>. Please specify integer
+//	                            greater than the current number of seconds
+//	                            since the UNIX epoch.'; other invalid
+//	                            expirations and expiration_ttls (below)
+//	                            get the same code (no evidence)
+//	400    10034  no evidence   bulk get with type json of a value that is
+//	                            not JSON: op: 'At least one of the requested
+//	                            keys corresponds to a non-json value' (the
+//	                            Workers binding's text)
+//	429    10429  no evidence   injected rate limit (with Retry-After), see
+//	                            Faults
+//	500/503 10001 no evidence   injected server error, see Faults; also any
+//	                            internal failure
+//
+// Codes 10028 and 10029 mean only what Cloudflare uses them for; the codes
+// marked no evidence are this package's choice. Injected rate limits keep
+// 10429, apart from the account rate limit's 971, which is what Cloudflare
+// answers although it is below the schema's minimum code of 1000. Not
+// emulated, so never answered: the daily free-plan quota (code 10048) and
+// the one-write-per-second-per-key limit.
+//
+// Expirations: an absolute expiration at or before the clock's current
+// second is refused with Cloudflare's message above; one less than 60
+// seconds ahead with "Invalid expiration of <n>. Expiration times must be at
+// least 60 seconds in the future."; an expiration_ttl below 60 with "Invalid
+// expiration_ttl of 59. Expiration TTL must be at least 60." (both the
+// Workers binding's texts, uncertain for REST, with the operation's name);
+// values that are not non-negative whole numbers are refused too. When both
+// are given, expiration_ttl wins and expiration is ignored. Entries whose
 // expiration is at or before the clock's time are invisible to every read and
 // list, and are removed lazily when a read or list meets them.
 //
@@ -181,12 +252,11 @@
 //
 //   - Deleting a namespace accepts no body, {} or any other body, and ignores it.
 //   - Deleting a key that does not exist succeeds.
-//   - Reading a missing key, its value or its metadata, is 404 with code 10009
-//     "key not found"; a key without metadata reads as result null.
+//   - A key without metadata reads as result null (likely, from the live
+//     service).
 //   - Bulk get returns null for missing keys, with and without withMetadata.
-//     With type text, bytes that are not valid UTF-8 are replaced by U+FFFD
-//     (strings.ToValidUTF8); with type json a value that is not JSON fails
-//     the request with 400 naming the key.
+//     A value that is not valid UTF-8 fails the whole request (code 10029,
+//     see above), and with type json so does one that is not JSON.
 //   - Key lists scan at most limit stored entries per page, counting expired,
 //     deleted and not yet visible ones, and return the visible ones among
 //     them: a page can be short, or empty, while result_info.cursor is not.

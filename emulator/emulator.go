@@ -80,9 +80,10 @@ func New(opts ...Option) *Emulator {
 }
 
 // ServeHTTP answers one KV REST API request. In order: fault injection (when
-// configured), routing (404 code 7003, 405 code 7001), authentication, the
-// account rate limit (when configured; 429 code 971), the account check, the
-// query string's syntax (400 code 10031), then the endpoint itself.
+// configured), routing (400 codes 7003 and 7000, 405 code 7001),
+// authentication, the account rate limit (when configured; 429 code 971), the
+// account check, the query string's syntax (400 code 10031), then the
+// endpoint itself.
 func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	e.counters.requests.Add(1)
 	w.Header().Set("Cf-Ray", e.nextRay())

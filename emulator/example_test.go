@@ -40,5 +40,5 @@ func Example() {
 	fmt.Println(string(call("GET", base+"/"+created.Result.ID+"/metadata/nope", "")))
 	// Output:
 	// hello, world
-	// {"success":false,"errors":[{"code":10009,"message":"key not found"}],"messages":[],"result":null}
+	// {"success":false,"errors":[{"code":10009,"message":"metadata: 'key not found'"}],"messages":[],"result":null}
 }

@@ -3,7 +3,10 @@ package emulator
 import (
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"net/http"
+	"strconv"
+	"strings"
 )
 
 // keyJSON is the Key object of the API: expiration and metadata are omitted
@@ -40,6 +43,32 @@ func decodeCursor(c string) (string, *apiError) {
 	return string(b[1:]), nil
 }
 
+// listLimit reads the limit parameter of the key list: absent or empty gives
+// the default; a value outside 10 to 1000 is refused with code 10028 and
+// Cloudflare's message, and so is one that is not an integer.
+func listLimit(s string) (int, *apiError) {
+	if s == "" {
+		return defaultListLimit, nil
+	}
+	n, err := strconv.Atoi(s)
+	var ne *strconv.NumError
+	if err != nil && errors.As(err, &ne) && errors.Is(ne.Err, strconv.ErrRange) {
+		n, err = maxListLimit+1, nil // out of range: its sign decides below
+		if strings.HasPrefix(s, "-") {
+			n = minListLimit - 1
+		}
+	}
+	switch {
+	case err != nil:
+		return 0, badRequest(codeInvalidLimit, "limit argument must be an integer")
+	case n < minListLimit:
+		return 0, badRequest(codeInvalidLimit, "limit argument must be at least %d", minListLimit)
+	case n > maxListLimit:
+		return 0, badRequest(codeInvalidLimit, "limit argument must be at most %d", maxListLimit)
+	}
+	return n, nil
+}
+
 // listKeys serves GET NS/{namespace_id}/keys. Keys come in byte order of
 // their names. A page scans at most limit stored entries from the cursor,
 // counting expired, deleted and not yet visible ones, and returns the visible
@@ -47,7 +76,7 @@ func decodeCursor(c string) (string, *apiError) {
 // result_info is not. The cursor is "" on the last page.
 func (e *Emulator) listKeys(w http.ResponseWriter, r *http.Request, rt *route) error {
 	q := r.URL.Query()
-	limit, err := intParam(q, "limit", defaultListLimit, minListLimit, maxListLimit)
+	limit, err := listLimit(q.Get("limit"))
 	if err != nil {
 		return err
 	}

@@ -28,8 +28,8 @@ func cursorFor(key string) string {
 }
 
 // FuzzListCursor sends fuzzed cursor (and limit) query parameters, escaped or raw, to the key list
-// of a namespace of 26 keys. The answer is always 200 or 400 with code 10029 (cursor) or 10031
-// (limit), never a 5xx or a panic. A 200 holds exactly the next keys after the cursor's key, in byte
+// of a namespace of 26 keys. The answer is always 200 or 400 with code 10032 (cursor), 10028
+// (limit) or 10031 (a query string that cannot be decoded), never a 5xx or a panic. A 200 holds exactly the next keys after the cursor's key, in byte
 // order, at most limit of them, with a cursor exactly when more remain.
 func FuzzListCursor(f *testing.F) {
 	seeds := []string{"", cursorFor("a"), cursorFor("k5"), cursorFor("\xff\xff"), cursorFor(strings.Repeat("z", 512)),
@@ -61,8 +61,8 @@ func FuzzListCursor(f *testing.F) {
 			checkCursorPage(t, rec, q)
 		case http.StatusBadRequest:
 			r := decodeEnvelope(t, rec)
-			if r.Success || len(r.Errors) != 1 || (r.Errors[0].Code != 10029 && r.Errors[0].Code != 10031) {
-				t.Fatalf("query %q: 400 without code 10029 or 10031: %s", query, rec.Body)
+			if r.Success || len(r.Errors) != 1 || (r.Errors[0].Code != 10028 && r.Errors[0].Code != 10031 && r.Errors[0].Code != 10032) {
+				t.Fatalf("query %q: 400 without code 10028, 10031 or 10032: %s", query, rec.Body)
 			}
 		default:
 			t.Fatalf("query %q: status %d: %s", query, rec.Code, rec.Body)

@@ -147,14 +147,17 @@ func TestListKeysErrors(t *testing.T) {
 		code  int
 		msg   string
 	}{
-		{"?limit=9", 10031, "limit"},
-		{"?limit=1001", 10031, "limit"},
-		{"?limit=ten", 10031, "limit"},
-		{"?limit=-5", 10031, "limit"},
-		{"?cursor=not-a-cursor", 10029, "Invalid cursor"},
-		{"?cursor=" + url.QueryEscape("!!!"), 10029, "Invalid cursor"},
-		{"?cursor=AA", 10029, "Invalid cursor"},
-		{"?cursor=Ami4", 10029, "Invalid cursor"}, // wrong version byte
+		{"?limit=9", 10028, "limit argument must be at least 10"},
+		{"?limit=0", 10028, "limit argument must be at least 10"},
+		{"?limit=1001", 10028, "limit argument must be at most 1000"},
+		{"?limit=99999999999999999999", 10028, "limit argument must be at most 1000"},
+		{"?limit=-99999999999999999999", 10028, "limit argument must be at least 10"},
+		{"?limit=ten", 10028, "limit argument must be an integer"},
+		{"?limit=-5", 10028, "limit argument must be at least 10"},
+		{"?cursor=not-a-cursor", 10032, "Invalid cursor"},
+		{"?cursor=" + url.QueryEscape("!!!"), 10032, "Invalid cursor"},
+		{"?cursor=AA", 10032, "Invalid cursor"},
+		{"?cursor=Ami4", 10032, "Invalid cursor"}, // wrong version byte
 	}
 	for _, tc := range tests {
 		t.Run(tc.query, func(t *testing.T) {

@@ -72,7 +72,7 @@ func validateKey(key string) *apiError {
 // validateTitle checks a namespace title: present, 1 to 512 characters.
 func validateTitle(title *string) *apiError {
 	if title == nil || *title == "" {
-		return badRequest(codeInvalidTitle, "A namespace title is required.")
+		return badRequest(codeInvalidTitle, "request is missing a title definition")
 	}
 	if n := utf8.RuneCountInString(*title); n > maxTitleChars {
 		return badRequest(codeInvalidTitle, "Title length of %d characters exceeds limit of %d.", n, maxTitleChars)
@@ -80,15 +80,18 @@ func validateTitle(title *string) *apiError {
 	return nil
 }
 
+// errMetadataNotJSON is Cloudflare's answer for metadata that is not JSON.
+var errMetadataNotJSON = badRequest(codeMetadataNotJSON, "metadata must be valid json")
+
 // normalizeMetadata validates metadata JSON (UTF-8 text, RFC 8259), compacts
 // it and checks the 1,024-byte limit. JSON null means no metadata and returns nil.
 func normalizeMetadata(raw []byte) (json.RawMessage, *apiError) {
 	if !utf8.Valid(raw) {
-		return nil, badRequest(codeInvalidMetadata, "Metadata is not valid UTF-8.")
+		return nil, errMetadataNotJSON
 	}
 	var buf bytes.Buffer
 	if err := json.Compact(&buf, raw); err != nil {
-		return nil, badRequest(codeInvalidMetadata, "Metadata is not valid JSON.")
+		return nil, errMetadataNotJSON
 	}
 	if buf.Len() > maxMetadataBytes {
 		return nil, badRequest(codeInvalidMetadata, "Metadata length of %d exceeds limit of %d bytes.", buf.Len(), maxMetadataBytes)
@@ -102,7 +105,42 @@ func normalizeMetadata(raw []byte) (json.RawMessage, *apiError) {
 // errValueTooLarge is answered for a value over 25 MiB.
 func errValueTooLarge(n int) *apiError {
 	return newError(http.StatusRequestEntityTooLarge, codePayloadTooLarge,
-		"Value length of %d exceeds limit of %d bytes.", n, maxValueBytes)
+		"Value length of %d exceeds limit of %d.", n, maxValueBytes)
+}
+
+// errTooManyBulkItems is answered for a bulk write or delete array with more
+// than maxItems elements, once dec has decoded maxItems of them. Cloudflare's
+// message gives the array's length, so the rest of the array is counted
+// (within the body's cap, without keeping it). what names the elements.
+func errTooManyBulkItems(dec *json.Decoder, maxItems int, what string) *apiError {
+	n := maxItems
+	for dec.More() {
+		if err := skipJSONValue(dec); err != nil {
+			return bodyError(err, maxBulkBodyBytes, "The request body must be a JSON array.")
+		}
+		n++
+	}
+	return badRequest(codeTooManyPairs, "received %d %s, but max allowed per request is: %d", n, what, maxItems)
+}
+
+// skipJSONValue reads one JSON value from dec, token by token, and drops it.
+func skipJSONValue(dec *json.Decoder) error {
+	depth := 0
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		switch tok {
+		case json.Delim('['), json.Delim('{'):
+			depth++
+		case json.Delim(']'), json.Delim('}'):
+			depth--
+		}
+		if depth == 0 {
+			return nil
+		}
+	}
 }
 
 // errBodyTooLarge is answered when a request body is over limit bytes.
@@ -139,7 +177,8 @@ func limitBody(w http.ResponseWriter, r *http.Request, limit int64) *apiError {
 // resolveExpiration computes the absolute expiration (epoch seconds, 0 for
 // none) of a write from its expiration and expiration_ttl inputs; an empty
 // string means the input is absent. As in Cloudflare, expiration_ttl wins
-// when both are given and expiration is then ignored.
+// when both are given and expiration is then ignored. The messages are
+// Cloudflare's; withOp prefixes them with the operation ("put: '...'").
 func resolveExpiration(expiration, ttl string, now time.Time) (int64, *apiError) {
 	nowSec := now.Unix()
 	if ttl != "" {
@@ -159,6 +198,9 @@ func resolveExpiration(expiration, ttl string, now time.Time) (int64, *apiError)
 		n, err := parseSeconds("expiration", expiration)
 		if err != nil {
 			return 0, err
+		}
+		if n <= nowSec {
+			return 0, badRequest(codeInvalidExpiration, "Invalid expiration of %d. Please specify integer greater than the current number of seconds since the UNIX epoch.", n)
 		}
 		if n < nowSec+minExpirationLead {
 			return 0, badRequest(codeInvalidExpiration, "Invalid expiration of %d. Expiration times must be at least %d seconds in the future.", n, minExpirationLead)

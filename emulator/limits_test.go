@@ -114,7 +114,7 @@ func TestValueSizeLimit(t *testing.T) {
 	}
 
 	over := &countingReader{filler: 'x', size: maxValue + 1}
-	wantError(t, h.send("PUT", valuePath(ns, "over"), over, -1, ""), 413, 10024, "Value length of 26214401 exceeds limit of 26214400 bytes.")
+	wantError(t, h.send("PUT", valuePath(ns, "over"), over, -1, ""), 413, 10024, "Value length of 26214401 exceeds limit of 26214400.")
 
 	// The same through multipart: the value part counts, not the framing.
 	for _, size := range []int{maxValue, maxValue + 1} {

@@ -66,13 +66,13 @@ func TestNamespaceErrors(t *testing.T) {
 		msg                      string
 	}{
 		{"create duplicate", "POST", nsBase, `{"title":"taken"}`, 400, 10014, "already exists"},
-		{"create no title", "POST", nsBase, `{}`, 400, 10019, "title is required"},
-		{"create empty title", "POST", nsBase, `{"title":""}`, 400, 10019, "title is required"},
+		{"create no title", "POST", nsBase, `{}`, 400, 10019, "request is missing a title definition"},
+		{"create empty title", "POST", nsBase, `{"title":""}`, 400, 10019, "request is missing a title definition"},
 		{"create long title", "POST", nsBase, `{"title":"` + long + `"}`, 400, 10019, "limit of 512"},
 		{"create not json", "POST", nsBase, `{"title":`, 400, 10027, "not valid JSON"},
 		{"create title not string", "POST", nsBase, `{"title":5}`, 400, 10027, "not valid JSON"},
 		{"rename to taken", "PUT", nsBase + "/" + id, `{"title":"other"}`, 400, 10014, "already exists"},
-		{"rename no title", "PUT", nsBase + "/" + id, `{}`, 400, 10019, "title is required"},
+		{"rename no title", "PUT", nsBase + "/" + id, `{}`, 400, 10019, "request is missing a title definition"},
 		{"rename missing", "PUT", nsBase + "/00000000000000000000000000000000", `{"title":"x"}`, 404, 10013, "namespace not found"},
 		{"get missing", "GET", nsBase + "/nope", "", 404, 10013, "namespace not found"},
 		{"page 0", "GET", nsBase + "?page=0", "", 400, 10031, "page"},

@@ -113,7 +113,7 @@ func WithConsistencyDelay(d time.Duration) Option {
 // answer afterwards (a 403 for another account, a 404 for a missing key, a
 // 400 for a bad body); the check comes before the request's body is read or
 // anything changes, so a refused write changes nothing. Requests refused by
-// routing (404, 405), for missing or unknown credentials (400, 401) or by
+// routing (400, 405), for missing or unknown credentials (400, 401) or by
 // fault injection are not counted and carry no rate-limit headers. Every
 // counted response, the 429 included, carries
 //

@@ -106,7 +106,7 @@ func TestKeysRoundTripThroughEscapedPaths(t *testing.T) {
 		t.Fatalf("namespace changed: %+v", info)
 	}
 	// Unescaped slashes make a path with too many segments: no such route.
-	wantError(t, h.do("GET", nsBase+"/"+ns+"/values/dir/sub", nil), 404, 7003, "No route")
+	wantNoRoute(t, h.do("GET", nsBase+"/"+ns+"/values/dir/sub", nil), strings.TrimPrefix(nsBase, "/client/v4")+"/"+ns+"/values/dir/sub")
 }
 
 func TestKeysRoundTripOverHTTP(t *testing.T) {
@@ -276,8 +276,8 @@ func TestValueMultipart(t *testing.T) {
 		msg      string
 	}{
 		{"no value part", nil, ptr(`{}`), 10027, `no "value" part`},
-		{"metadata not json", []byte("v"), ptr(`{not json`), 10025, "not valid JSON"},
-		{"metadata empty", []byte("v"), ptr(``), 10025, "not valid JSON"},
+		{"metadata not json", []byte("v"), ptr(`{not json`), 10147, "metadata must be valid json"},
+		{"metadata empty", []byte("v"), ptr(``), 10147, "metadata must be valid json"},
 		{"metadata too large", []byte("v"), ptr(`"` + strings.Repeat("m", 1023) + `"`), 10025, "Metadata length of 1025 exceeds limit of 1024"},
 	}
 	for _, tc := range errCases {
@@ -362,7 +362,9 @@ func TestExpirationErrors(t *testing.T) {
 		{"?expiration_ttl=60.5", "Invalid expiration_ttl of 60.5."},
 		{"?expiration_ttl=9223372036854775807", "too large"},
 		{fmt.Sprintf("?expiration=%d", now+59), fmt.Sprintf("Invalid expiration of %d. Expiration times must be at least 60 seconds in the future.", now+59)},
-		{fmt.Sprintf("?expiration=%d", now-1000), fmt.Sprintf("Invalid expiration of %d. Expiration times", now-1000)},
+		{fmt.Sprintf("?expiration=%d", now-1000), fmt.Sprintf("put: 'Invalid expiration of %d. Please specify integer greater than the current number of seconds since the UNIX epoch.'", now-1000)},
+		{fmt.Sprintf("?expiration=%d", now), fmt.Sprintf("put: 'Invalid expiration of %d. Please specify integer greater than the current number of seconds since the UNIX epoch.'", now)},
+		{fmt.Sprintf("?expiration=%d", now+1), fmt.Sprintf("put: 'Invalid expiration of %d. Expiration times must be at least 60 seconds in the future.'", now+1)},
 		{"?expiration=-1", "Invalid expiration of -1."},
 		{"?expiration=tomorrow", "Invalid expiration of tomorrow."},
 		{"?expiration=1e400", "Invalid expiration of 1e400."},

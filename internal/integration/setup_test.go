@@ -42,6 +42,9 @@ type target struct {
 	// clock drives the emulator's time; nil against the real API.
 	clock *emulator.FakeClock
 	live  bool
+	// baseURL (ending in /client/v4), token and account are what the client uses, for requests the
+	// client would refuse to send.
+	baseURL, token, account string
 }
 
 func live() bool {
@@ -57,7 +60,12 @@ func newTarget(t *testing.T, opts ...kvtest.Option) *target {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return &target{client: c, live: true}
+		base := os.Getenv("CLOUDFLARE_API_BASE_URL")
+		if base == "" {
+			base = "https://api.cloudflare.com/client/v4"
+		}
+		return &target{client: c, live: true, baseURL: base,
+			token: os.Getenv("CLOUDFLARE_API_TOKEN"), account: os.Getenv("CLOUDFLARE_ACCOUNT_ID")}
 	}
 	srv := kvtest.NewServer(t, opts...)
 	c, err := workerskv.NewClient(
@@ -70,7 +78,7 @@ func newTarget(t *testing.T, opts ...kvtest.Option) *target {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &target{client: c, clock: srv.Clock}
+	return &target{client: c, clock: srv.Clock, baseURL: srv.URL, token: srv.Token, account: srv.AccountID}
 }
 
 // needClock skips a test that needs to move time, against the real API.
