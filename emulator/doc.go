@@ -282,6 +282,15 @@
 // injects seeded 429s, 500/503s, dropped connections and latency before a
 // request is handled; faulted requests change nothing; FaultStats counts them.
 //
+// # Request log
+//
+// WithLogger(l) logs one log/slog record per request once it is answered:
+// method, escaped path, status, the error codes of an error envelope, body
+// bytes in and out, duration, the kind of credential used ("token",
+// "api_key" or "none", never the credential itself) and the Cf-Ray. It is
+// off by default and costs nothing then. cmd/kvemulator's -log flag writes
+// it to stderr as text or JSON; kvtest shows it when a test fails.
+//
 // # Storage and concurrency
 //
 // State is in memory: accounts hold namespaces, and each namespace keeps its

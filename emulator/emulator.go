@@ -84,7 +84,18 @@ func New(opts ...Option) *Emulator {
 // authentication, the account rate limit (when configured; 429 code 971), the
 // account check, the query string's syntax (400 code 10031), then the
 // endpoint itself.
+//
+// With WithLogger, each request is logged once it is answered.
 func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if e.cfg.logger != nil {
+		e.serveLogged(w, r)
+		return
+	}
+	e.serve(w, r)
+}
+
+// serve answers r, as ServeHTTP describes.
+func (e *Emulator) serve(w http.ResponseWriter, r *http.Request) {
 	e.counters.requests.Add(1)
 	w.Header().Set("Cf-Ray", e.nextRay())
 	if e.faults != nil && e.inject(w, r) {
@@ -100,6 +111,7 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
+	noteCredential(w, cred)
 	if e.limiter != nil && e.limitRate(w, cred) {
 		return
 	}

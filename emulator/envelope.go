@@ -152,6 +152,7 @@ func writeError(w http.ResponseWriter, err error) {
 	if !errors.As(err, &ae) {
 		ae = errInternal
 	}
+	noteErrors(w, ae)
 	writeEnvelope(w, ae.status, envelope{
 		Success:  false,
 		Errors:   append([]message{{Code: ae.code, Message: ae.message}}, ae.more...),

@@ -170,7 +170,7 @@ func limitBody(w http.ResponseWriter, r *http.Request, limit int64) *apiError {
 	if r.ContentLength > limit {
 		return errBodyTooLarge(limit)
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, limit)
+	r.Body = http.MaxBytesReader(baseWriter(w), r.Body, limit)
 	return nil
 }
 

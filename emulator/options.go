@@ -1,6 +1,9 @@
 package emulator
 
-import "time"
+import (
+	"log/slog"
+	"time"
+)
 
 // DefaultAPIToken is the bearer token the emulator accepts when neither
 // WithAPIToken nor WithAPIKey is given.
@@ -27,6 +30,7 @@ type config struct {
 	delay    time.Duration
 	rateN    int           // WithAPIRateLimit's n; 0 when off
 	ratePer  time.Duration // WithAPIRateLimit's per
+	logger   *slog.Logger  // WithLogger's; nil when off
 }
 
 // WithAPIToken makes the emulator accept "Authorization: Bearer <token>".
@@ -132,4 +136,21 @@ func WithAPIRateLimit(n int, per time.Duration) Option {
 		}
 		c.rateN, c.ratePer = n, per
 	}
+}
+
+// WithLogger logs every request to l once it is answered: one record at
+// slog.LevelInfo, message "request", with the attributes method, path (the
+// escaped path as sent, so a key reads as its client encoded it), status (0
+// when no response was written, as for a dropped connection), error_codes
+// (the Cloudflare codes of an error envelope; absent on success), bytes_in
+// (request body bytes read), bytes_out (response body bytes written),
+// duration, credential (the kind of credential: "token", "api_key" or
+// "none"; never the credential itself) and ray (the Cf-Ray header). The
+// query string and the headers are not logged.
+//
+// Logging is off by default, and a nil l turns it off; a request costs
+// nothing more then, nor when l is not enabled for slog.LevelInfo. The last
+// WithLogger given wins.
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) { c.logger = l }
 }

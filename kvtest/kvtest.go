@@ -7,12 +7,30 @@
 //		srv.Clock.Advance(2 * time.Hour) // expire keys written with a TTL
 //	}
 //
+// [Server.NewNamespace] gives a test a fresh namespace, deleted when the test ends:
+//
+//	kv := srv.NewNamespace(t)
+//	err := kv.Put(t.Context(), "greeting", []byte("hello"), nil)
+//
 // The emulator is a real HTTP server speaking the KV REST API, with Cloudflare's limits, error codes
 // and expiration, so code tested against it behaves the same against Cloudflare.
+//
+// A server made by [NewServer] logs every request it answers (method, path, status, Cloudflare error
+// codes, sizes, duration; never credentials, see emulator.WithLogger) and, if the test fails, writes
+// the log with t.Log once the server has stopped: the last 1,000 requests, so that a failure shows
+// what the code under test sent. Passing emulator.WithLogger in [WithEmulatorOptions] replaces it.
 package kvtest
 
 import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
 	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -34,7 +52,9 @@ type Server struct {
 	// Client is a ready client with fast retries.
 	Client *workerskv.Client
 
-	http *httptest.Server
+	http       *httptest.Server
+	closed     atomic.Bool   // set by Close
+	namespaces atomic.Uint64 // namespaces made by NewNamespace, for unique titles
 }
 
 // Option configures [NewServer].
@@ -57,14 +77,66 @@ func WithClientOptions(opts ...workerskv.Option) Option {
 }
 
 // NewServer starts an emulator on a loopback port and stops it when the test ends.
+// If the test fails, the emulator's request log is written with t.Log when the test ends.
 func NewServer(t testing.TB, opts ...Option) *Server {
 	t.Helper()
-	srv, err := Start(opts...)
+	log := &requestLog{}
+	logged := WithEmulatorOptions(emulator.WithLogger(slog.New(slog.NewTextHandler(log, nil))))
+	srv, err := Start(append([]Option{logged}, opts...)...)
 	if err != nil {
 		t.Fatalf("kvtest: %v", err)
 	}
+	// Cleanups run last first: the server stops, then its log is complete.
+	t.Cleanup(func() {
+		if t.Failed() {
+			if s := log.String(); s != "" {
+				t.Log("kvtest: emulator request log:\n" + s)
+			}
+		}
+	})
 	t.Cleanup(srv.Close)
 	return srv
+}
+
+// maxLogRecords is how many of the last requests NewServer's log keeps.
+const maxLogRecords = 1000
+
+// requestLog keeps the last maxLogRecords records written to it by a slog
+// handler, which writes each record in one call.
+type requestLog struct {
+	mu      sync.Mutex
+	records []string // a ring once full; next is the oldest
+	next    int
+	dropped int
+}
+
+func (l *requestLog) Write(p []byte) (int, error) {
+	rec := string(bytes.TrimSuffix(p, []byte("\n")))
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.records) < maxLogRecords {
+		l.records = append(l.records, rec)
+		return len(p), nil
+	}
+	l.records[l.next] = rec
+	l.next = (l.next + 1) % maxLogRecords
+	l.dropped++
+	return len(p), nil
+}
+
+// String returns the records kept, oldest first, one a line.
+func (l *requestLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var b strings.Builder
+	if l.dropped > 0 {
+		fmt.Fprintf(&b, "(%d earlier requests not shown)\n", l.dropped)
+	}
+	for i := range l.records {
+		b.WriteString(l.records[(l.next+i)%len(l.records)])
+		b.WriteByte('\n')
+	}
+	return b.String()
 }
 
 // Start is [NewServer] outside a test: the caller must call [Server.Close].
@@ -106,4 +178,32 @@ func Start(opts ...Option) (*Server, error) {
 }
 
 // Close stops the server and waits for its connections to end.
-func (s *Server) Close() { s.http.Close() }
+func (s *Server) Close() {
+	s.closed.Store(true)
+	s.http.Close()
+}
+
+// NewNamespace creates a namespace with a title unique to the server (the test's name and a number)
+// and returns a handle on it. The namespace is deleted when t ends, unless the server has stopped by
+// then or the test deleted it itself. A failure to create or delete it fails t.
+func (s *Server) NewNamespace(t testing.TB) *workerskv.KV {
+	t.Helper()
+	name := t.Name()
+	if len(name) > 400 { // titles may have 512 characters
+		name = strings.ToValidUTF8(name[:400], "")
+	}
+	title := fmt.Sprintf("%s-%d", name, s.namespaces.Add(1))
+	ns, err := s.Client.Namespaces.Create(context.Background(), title)
+	if err != nil {
+		t.Fatalf("kvtest: create namespace %q: %v", title, err)
+	}
+	t.Cleanup(func() {
+		if s.closed.Load() {
+			return
+		}
+		if err := s.Client.Namespaces.Delete(context.Background(), ns.ID); err != nil && !errors.Is(err, workerskv.ErrNotFound) {
+			t.Errorf("kvtest: delete namespace %q: %v", title, err)
+		}
+	})
+	return s.Client.Namespace(ns.ID)
+}

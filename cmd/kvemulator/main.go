@@ -4,6 +4,7 @@
 //
 //	go install github.com/workerskv/workerskv/cmd/kvemulator@latest
 //	kvemulator [-addr 127.0.0.1:8787] [-data DIR] [-token TOKEN] [-account ID] [-rate-limit N/DURATION]
+//	           [-api-key KEY -email EMAIL] [-log off|text|json]
 //
 // Run the built binary, not "go run ./cmd/kvemulator": go run starts the
 // server as a child process that a signal sent to go run does not reach.
@@ -28,6 +29,18 @@
 // credential may make N requests per DURATION; further requests are answered
 // 429, code 971, with Retry-After, until DURATION has passed since the first
 // refused one (see emulator.WithAPIRateLimit). Without it there is no limit.
+//
+// With -api-key KEY and -email EMAIL it also accepts the legacy X-Auth-Key
+// and X-Auth-Email header pair, besides the token; the environment variables
+// KVEMULATOR_API_KEY and KVEMULATOR_EMAIL give them when the flags are not
+// used. The two must be given together. The banner prints them with a curl
+// command that uses them.
+//
+// -log text or -log json writes one line per request to stderr, in slog's
+// text or JSON format: method, escaped path, status, Cloudflare error codes,
+// bytes in and out, duration and the kind of credential, never the
+// credential itself (see emulator.WithLogger). The default, -log off, logs
+// nothing.
 //
 // A malformed command line exits with status 2, any other failure with 1.
 package main

@@ -10,6 +10,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -27,7 +28,7 @@ import (
 // malformed command line, 1 for any other failure.
 func Main(name string, args []string) {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := Run(ctx, name, args, os.Stdout)
+	err := Run(ctx, name, args, os.Stdout, os.Stderr)
 	stop()
 	switch {
 	case errors.Is(err, flag.ErrHelp):
@@ -74,11 +75,55 @@ func parseRateLimit(s string) (n int, per time.Duration, err error) {
 	return n, per, nil
 }
 
+// Environment variables that give -api-key and -email their defaults.
+const (
+	envAPIKey = "KVEMULATOR_API_KEY"
+	envEmail  = "KVEMULATOR_EMAIL"
+)
+
+// newLogger returns the request logger for a -log value: nil for "off",
+// else a text or JSON slog handler writing to w.
+func newLogger(format string, w io.Writer) (*slog.Logger, error) {
+	switch format {
+	case "off":
+		return nil, nil
+	case "text":
+		return slog.New(slog.NewTextHandler(w, nil)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, nil)), nil
+	}
+	return nil, errors.New("want off, text or json")
+}
+
+// apiKeyPair resolves -api-key and -email, given in fs as key and email: a
+// flag not on the command line takes its value from its environment
+// variable, looked up with getenv. The two must be given together, or
+// neither.
+func apiKeyPair(fs *flag.FlagSet, key, email string, getenv func(string) string) (string, string, error) {
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if !set["api-key"] {
+		key = getenv(envAPIKey)
+	}
+	if !set["email"] {
+		email = getenv(envEmail)
+	}
+	if (key == "") != (email == "") {
+		return "", "", errors.New("-api-key and -email (or " + envAPIKey + " and " + envEmail + ") must be given together")
+	}
+	return key, email, nil
+}
+
 // Run parses args, serves the emulator until ctx is done, then shuts down
-// gracefully. It writes the connection details to stdout once listening.
-// name is the command's name in usage messages.
-func Run(ctx context.Context, name string, args []string, stdout io.Writer) error {
+// gracefully. It writes the connection details to stdout once listening,
+// and usage messages and the request log (-log) to stderr. name is the
+// command's name in usage messages.
+func Run(ctx context.Context, name string, args []string, stdout, stderr io.Writer) error {
+	if stderr == nil {
+		stderr = io.Discard
+	}
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
 	addr := fs.String("addr", "127.0.0.1:8787", "`address` to listen on (port 0 picks a free one)")
 	data := fs.String("data", "", "`directory` to persist state in (default: in memory)")
 	token := fs.String("token", emulator.DefaultAPIToken, "API `token` accepted as \"Authorization: Bearer TOKEN\"")
@@ -90,6 +135,16 @@ func Run(ctx context.Context, name string, args []string, stdout io.Writer) erro
 		rateN, ratePer, err = parseRateLimit(s)
 		return err
 	})
+	apiKey := fs.String("api-key", "", "API `key` accepted as X-Auth-Key, with -email (default: $"+envAPIKey+")")
+	email := fs.String("email", "", "`email` accepted as X-Auth-Email, with -api-key (default: $"+envEmail+")")
+	logFormat := "off"
+	var logger *slog.Logger
+	fs.Func("log", "log each request to stderr: `FORMAT` off, text or json (default: off)", func(s string) error {
+		var err error
+		logger, err = newLogger(s, stderr)
+		logFormat = s
+		return err
+	})
 	if err := fs.Parse(args); err != nil {
 		return usageError{err}
 	}
@@ -99,12 +154,25 @@ func Run(ctx context.Context, name string, args []string, stdout io.Writer) erro
 	if *token == "" || *account == "" {
 		return usageError{errors.New("-token and -account must not be empty")}
 	}
+	key, keyEmail, err := apiKeyPair(fs, *apiKey, *email, os.Getenv)
+	if err != nil {
+		return usageError{err}
+	}
 
 	opts := []emulator.Option{emulator.WithAPIToken(*token), emulator.WithAccount(*account)}
 	rateLimit := ""
 	if rateN > 0 {
 		opts = append(opts, emulator.WithAPIRateLimit(rateN, ratePer))
 		rateLimit = fmt.Sprintf("  rate limit: %d requests per %v per credential, then 429 for %v\n", rateN, ratePer, ratePer)
+	}
+	keyLines, logLine := "", ""
+	if key != "" {
+		opts = append(opts, emulator.WithAPIKey(key, keyEmail))
+		keyLines = fmt.Sprintf("  API key:    %s\n  email:      %s\n", key, keyEmail)
+	}
+	if logger != nil {
+		opts = append(opts, emulator.WithLogger(logger))
+		logLine = "  log:        requests, as " + logFormat + ", on stderr\n"
 	}
 	// Bind first: a port already in use must not leave a new data
 	// directory behind.
@@ -130,14 +198,19 @@ func Run(ctx context.Context, name string, args []string, stdout io.Writer) erro
 	go func() { served <- srv.Serve(ln) }()
 
 	base := "http://" + displayAddr(ln.Addr()) + "/client/v4"
+	nsURL := base + "/accounts/" + *account + "/storage/kv/namespaces"
+	keyCurl := ""
+	if key != "" {
+		keyCurl = fmt.Sprintf("  curl -H \"X-Auth-Key: %s\" -H \"X-Auth-Email: %s\" %s\n", key, keyEmail, nsURL)
+	}
 	fmt.Fprintf(stdout, `Workers KV REST API emulator
   base URL:   %s
   account ID: %s
   API token:  %s
-  storage:    %s
-%sTry:
-  curl -H "Authorization: Bearer %s" %s/accounts/%s/storage/kv/namespaces
-`, base, *account, *token, storage, rateLimit, *token, base, *account)
+%s  storage:    %s
+%s%sTry:
+  curl -H "Authorization: Bearer %s" %s
+%s`, base, *account, *token, keyLines, storage, rateLimit, logLine, *token, nsURL, keyCurl)
 
 	var serveErr error
 	select {

@@ -49,6 +49,7 @@ var baseURLLine = regexp.MustCompile(`base URL:\s+(\S+)`)
 type server struct {
 	base   string // http://127.0.0.1:PORT/client/v4
 	out    *syncBuffer
+	errOut *syncBuffer // stderr: the request log
 	cancel context.CancelFunc
 	done   chan error
 }
@@ -57,8 +58,10 @@ type server struct {
 func start(t *testing.T, args ...string) *server {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &server{out: &syncBuffer{}, cancel: cancel, done: make(chan error, 1)}
-	go func() { s.done <- Run(ctx, "kvemulator", append([]string{"-addr", "127.0.0.1:0"}, args...), s.out) }()
+	s := &server{out: &syncBuffer{}, errOut: &syncBuffer{}, cancel: cancel, done: make(chan error, 1)}
+	go func() {
+		s.done <- Run(ctx, "kvemulator", append([]string{"-addr", "127.0.0.1:0"}, args...), s.out, s.errOut)
+	}()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		if m := baseURLLine.FindStringSubmatch(s.out.String()); m != nil {
@@ -206,22 +209,28 @@ func TestServeInMemoryDefaults(t *testing.T) {
 func TestRunErrors(t *testing.T) {
 	ctx := context.Background()
 	var out bytes.Buffer
-	if err := Run(ctx, "kvemulator", []string{"-nope"}, &out); err == nil {
+	if err := Run(ctx, "kvemulator", []string{"-nope"}, &out, io.Discard); err == nil {
 		t.Fatal("unknown flag accepted")
 	}
-	if err := Run(ctx, "kvemulator", []string{"-h"}, &out); !errors.Is(err, flag.ErrHelp) {
+	var usage bytes.Buffer
+	if err := Run(ctx, "kvemulator", []string{"-h"}, &out, &usage); !errors.Is(err, flag.ErrHelp) {
 		t.Fatalf("-h: %v", err)
 	}
-	if err := Run(ctx, "kvemulator", []string{"extra"}, &out); err == nil {
+	for _, want := range []string{"Usage of kvemulator:", "-api-key key", "-email email", "-log FORMAT", "KVEMULATOR_API_KEY", "KVEMULATOR_EMAIL"} {
+		if !strings.Contains(usage.String(), want) {
+			t.Fatalf("usage on stderr lacks %q:\n%s", want, usage.String())
+		}
+	}
+	if err := Run(ctx, "kvemulator", []string{"extra"}, &out, io.Discard); err == nil {
 		t.Fatal("extra argument accepted")
 	}
-	if err := Run(ctx, "kvemulator", []string{"-addr", "256.0.0.1:0"}, &out); err == nil {
+	if err := Run(ctx, "kvemulator", []string{"-addr", "256.0.0.1:0"}, &out, io.Discard); err == nil {
 		t.Fatal("bad address accepted")
 	}
 	// A data directory in use by a running server cannot be opened twice.
 	dir := t.TempDir()
 	start(t, "-data", dir)
-	if err := Run(ctx, "kvemulator", []string{"-addr", "127.0.0.1:0", "-data", dir}, &out); err == nil {
+	if err := Run(ctx, "kvemulator", []string{"-addr", "127.0.0.1:0", "-data", dir}, &out, io.Discard); err == nil {
 		t.Fatal("second server on the same data directory started")
 	}
 }
@@ -253,7 +262,7 @@ func TestRateLimitFlag(t *testing.T) {
 	ctx := context.Background()
 	for _, bad := range []string{"abc", "0/5m", "10/0s", "10/"} {
 		var out bytes.Buffer
-		err := Run(ctx, "kvemulator", []string{"-addr", "127.0.0.1:0", "-rate-limit", bad}, &out)
+		err := Run(ctx, "kvemulator", []string{"-addr", "127.0.0.1:0", "-rate-limit", bad}, &out, io.Discard)
 		if err == nil || !strings.Contains(err.Error(), "-rate-limit") || ExitCode(err) != 2 {
 			t.Fatalf("-rate-limit %q: err %v, exit code %d; want a usage error naming the flag, exit 2", bad, err, ExitCode(err))
 		}

@@ -185,7 +185,7 @@ func TestBindsBeforeOpeningData(t *testing.T) {
 	defer ln.Close()
 	dir := filepath.Join(t.TempDir(), "state")
 	var out syncBuffer
-	err = Run(context.Background(), "kvemulator", []string{"-addr", ln.Addr().String(), "-data", dir}, &out)
+	err = Run(context.Background(), "kvemulator", []string{"-addr", ln.Addr().String(), "-data", dir}, &out, io.Discard)
 	if err == nil {
 		t.Fatal("Run on a port in use succeeded")
 	}
