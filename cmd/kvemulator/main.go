@@ -10,7 +10,10 @@
 // server as a child process that a signal sent to go run does not reach.
 //
 // It prints the base URL (http://ADDR/client/v4), the account ID and the API
-// token to use, and a curl command to try. Without -data the state is in
+// token to use, and a curl command to try. At http://ADDR/ it serves a web
+// explorer of the emulator's namespaces, keys and values (see
+// github.com/workerskv/workerskv/emulator/explorer); log in with the API
+// token. docs/ci.md shows how to run it in a CI job. Without -data the state is in
 // memory and lost on exit; with -data DIR it is kept in DIR/kv.db, every
 // write committed to disk before it is acknowledged, and loaded again on the
 // next start. SIGINT or SIGTERM stops it gracefully: requests in progress are

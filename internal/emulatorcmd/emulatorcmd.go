@@ -193,7 +193,7 @@ func Run(ctx context.Context, name string, args []string, stdout, stderr io.Writ
 	}
 
 	lim := serverLimits
-	srv := newServer(e, lim)
+	srv := newServer(withExplorer(e, *account), lim)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 
@@ -205,12 +205,13 @@ func Run(ctx context.Context, name string, args []string, stdout, stderr io.Writ
 	}
 	fmt.Fprintf(stdout, `Workers KV REST API emulator
   base URL:   %s
+  explorer:   %s
   account ID: %s
   API token:  %s
 %s  storage:    %s
 %s%sTry:
   curl -H "Authorization: Bearer %s" %s
-%s`, base, *account, *token, keyLines, storage, rateLimit, logLine, *token, nsURL, keyCurl)
+%s`, base, explorerURL(ln.Addr()), *account, *token, keyLines, storage, rateLimit, logLine, *token, nsURL, keyCurl)
 
 	var serveErr error
 	select {
