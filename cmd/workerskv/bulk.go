@@ -1,0 +1,350 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"iter"
+	"time"
+	"unicode/utf8"
+
+	"github.com/spf13/cobra"
+
+	"github.com/workerskv/workerskv"
+)
+
+func (a *app) bulkCommand() *cobra.Command {
+	return group("bulk", "Write, read and delete many keys from a wrangler bulk file",
+		a.bulkPutCommand(), a.bulkGetCommand(), a.bulkDeleteCommand())
+}
+
+func (a *app) bulkPutCommand() *cobra.Command {
+	var ns nsFlags
+	cmd := &cobra.Command{
+		Use:   "put FILE --namespace-id ID",
+		Short: "Write the key-value pairs of a wrangler bulk file (- for stdin)",
+		Long: `Write the key-value pairs of a wrangler bulk file (- for stdin): a JSON array of
+{"key", "value", "expiration", "expiration_ttl", "metadata", "base64"}.
+
+The whole file is checked before anything is sent; a malformed item is named by its index and line.
+The file is streamed, so it need not fit in memory. Exits with status 4 when some keys were not
+written, listing them.`,
+		Args: exactArgs("FILE"),
+	}
+	cmd.RunE = runE(func(cmd *cobra.Command, args []string) error {
+		ctx := cmd.Context()
+		c, id, err := a.namespace(ctx, &ns)
+		if err != nil {
+			return err
+		}
+		in, err := a.openInput(args[0])
+		if err != nil {
+			return err
+		}
+		defer in.close()
+		total, err := a.checkPutFile(ctx, in)
+		if err != nil {
+			return err
+		}
+		bar := a.newProgress("bulk put", total)
+		res, jobErr := c.Bulk.PutSeq(ctx, id, putPairs(in), a.bulkOptions(bar.bulk(0)))
+		bar.finish(jobErr == nil && done(res))
+		if res == nil {
+			return fail("bulk put", jobErr)
+		}
+		sum := &bulkSummary{Total: total}
+		sum.add(res)
+		return a.endBulk(ctx, "bulk put", "Wrote", sum, jobErr)
+	})
+	ns.register(cmd)
+	return cmd
+}
+
+// done reports whether a bulk job's result has every item confirmed.
+func done(res *workerskv.BulkResult) bool {
+	return res != nil && len(res.Unsuccessful) == 0 && len(res.Unconfirmed) == 0
+}
+
+// checkPutFile reads a bulk put file through and returns how many items it holds, or the first
+// problem with it. Fields wrangler's format does not have are named in a warning.
+func (a *app) checkPutFile(ctx context.Context, in *input) (int, error) {
+	r, err := newBulkReader(in)
+	if err != nil {
+		return 0, err
+	}
+	defer r.close()
+	warned := map[string]bool{}
+	unknown := func(name string) {
+		if !warned[name] && !a.quiet {
+			fmt.Fprintf(a.stderr, "workerskv: warning: %s: item [%d]: unknown field %q ignored\n", in.name, r.item-1, name)
+		}
+		warned[name] = true
+	}
+	now := time.Now()
+	for n := 0; ; n++ {
+		if n%1024 == 0 && ctx.Err() != nil {
+			return 0, fmt.Errorf("interrupted while checking %s; nothing was sent: %w", in.name, ctx.Err())
+		}
+		raw, err := r.next()
+		if errors.Is(err, io.EOF) {
+			return n, nil
+		}
+		if err != nil {
+			return 0, err
+		}
+		if _, err := putItem(raw, now, unknown); err != nil {
+			return 0, r.errorf("%v", err)
+		}
+	}
+}
+
+// putPairs reads a checked bulk put file again, yielding its pairs.
+func putPairs(in *input) iter.Seq2[workerskv.BulkPair, error] {
+	return func(yield func(workerskv.BulkPair, error) bool) {
+		r, err := newBulkReader(in)
+		if err != nil {
+			yield(workerskv.BulkPair{}, err)
+			return
+		}
+		defer r.close()
+		now := time.Now()
+		for {
+			raw, err := r.next()
+			if errors.Is(err, io.EOF) {
+				return
+			}
+			if err != nil {
+				yield(workerskv.BulkPair{}, err)
+				return
+			}
+			p, err := putItem(raw, now, func(string) {})
+			if err != nil {
+				err = r.errorf("%v", err)
+			}
+			if !yield(p, err) || err != nil {
+				return
+			}
+		}
+	}
+}
+
+// readKeyFile checks a bulk get or delete file through, then tells start how many keys it holds
+// and calls batch with its keys in order, at most size at a time, until batch returns false.
+func readKeyFile(ctx context.Context, in *input, size int, start func(total int), batch func([]string) bool) (total int, err error) {
+	for pass := range 2 {
+		r, err := newBulkReader(in)
+		if err != nil {
+			return 0, err
+		}
+		keys := make([]string, 0, min(size, 1024))
+		n := 0
+		for {
+			if pass == 0 && n%1024 == 0 && ctx.Err() != nil {
+				r.close()
+				return 0, fmt.Errorf("interrupted while checking %s; nothing was sent: %w", in.name, ctx.Err())
+			}
+			raw, err := r.next()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				r.close()
+				return 0, err
+			}
+			key, err := keyItem(raw)
+			if err != nil {
+				r.close()
+				return 0, r.errorf("%v", err)
+			}
+			n++
+			if pass == 0 {
+				continue
+			}
+			if keys = append(keys, key); len(keys) == size {
+				if !batch(keys) {
+					r.close()
+					return total, nil
+				}
+				keys = keys[:0]
+			}
+		}
+		r.close()
+		if pass == 0 {
+			total = n
+			if total == 0 {
+				return 0, nil
+			}
+			start(total)
+		} else if len(keys) > 0 {
+			batch(keys)
+		}
+	}
+	return total, nil
+}
+
+// deleteBatch is how many keys one Bulk.Delete call gets: a few requests' worth, so that a file of
+// any size is deleted with bounded memory.
+const deleteBatch = 40_000
+
+func (a *app) bulkDeleteCommand() *cobra.Command {
+	var ns nsFlags
+	cmd := &cobra.Command{
+		Use:   "delete FILE --namespace-id ID",
+		Short: "Delete the keys of a wrangler bulk file (- for stdin)",
+		Long: `Delete the keys of a wrangler bulk file (- for stdin): a JSON array of key strings, or of
+objects with "key" (such as a bulk put file). Deleting a missing key succeeds. Exits with status 4
+when some keys were not deleted, listing them.`,
+		Args: exactArgs("FILE"),
+	}
+	cmd.RunE = runE(func(cmd *cobra.Command, args []string) error {
+		ctx := cmd.Context()
+		c, id, err := a.namespace(ctx, &ns)
+		if err != nil {
+			return err
+		}
+		in, err := a.openInput(args[0])
+		if err != nil {
+			return err
+		}
+		defer in.close()
+		sum := &bulkSummary{}
+		var bar *progress
+		var jobErr error
+		start := func(total int) { bar = a.newProgress("bulk delete", total) }
+		total, err := readKeyFile(ctx, in, deleteBatch, start, func(keys []string) bool {
+			res, err := c.Bulk.Delete(ctx, id, keys, a.bulkOptions(bar.bulk(sum.Succeeded)))
+			sum.add(res)
+			if err != nil {
+				jobErr = err
+				return false
+			}
+			return true
+		})
+		bar.finish(err == nil && jobErr == nil && len(sum.Unsuccessful)+len(sum.Unconfirmed) == 0)
+		if err != nil {
+			return err
+		}
+		sum.Total = total
+		return a.endBulk(ctx, "bulk delete", "Deleted", sum, jobErr)
+	})
+	ns.register(cmd)
+	return cmd
+}
+
+// getBatch is how many keys one Bulk.Get call gets before its values are written out.
+const getBatch = 1000
+
+func (a *app) bulkGetCommand() *cobra.Command {
+	var ns nsFlags
+	cmd := &cobra.Command{
+		Use:   "get FILE --namespace-id ID",
+		Short: "Read the values of the keys of a wrangler bulk file (- for stdin)",
+		Long: `Read the values of the keys of a wrangler bulk file (- for stdin): a JSON array of key
+strings, or of objects with "key". Writes a table of keys and values, or with --json one object
+mapping each key to its value (null for a missing key). The API serves only text values in bulk:
+read a binary value with "workerskv key get".`,
+		Args: exactArgs("FILE"),
+	}
+	cmd.RunE = runE(func(cmd *cobra.Command, args []string) error {
+		ctx := cmd.Context()
+		c, id, err := a.namespace(ctx, &ns)
+		if err != nil {
+			return err
+		}
+		in, err := a.openInput(args[0])
+		if err != nil {
+			return err
+		}
+		defer in.close()
+		out := newBulkGetWriter(a)
+		var jobErr error
+		_, err = readKeyFile(ctx, in, getBatch, func(int) {}, func(keys []string) bool {
+			vals, err := c.Bulk.Get(ctx, id, keys, nil)
+			if err != nil {
+				jobErr = err
+				return false
+			}
+			for _, k := range keys {
+				v, ok := vals[k]
+				if jobErr = out.value(k, v.Value, ok); jobErr != nil {
+					return false
+				}
+			}
+			return true
+		})
+		if err != nil {
+			return err
+		}
+		if jobErr != nil {
+			if hasCode(jobErr, codeNotText) {
+				return fail("bulk get", fmt.Errorf("%s: read values that are not text with \"workerskv key get\"", describe(jobErr)))
+			}
+			return fail("bulk get", jobErr)
+		}
+		return out.close()
+	})
+	ns.register(cmd)
+	return cmd
+}
+
+// bulkGetWriter writes values as they are read: a table, or with --json one JSON object.
+type bulkGetWriter struct {
+	a     *app
+	t     *table
+	count int
+}
+
+func newBulkGetWriter(a *app) *bulkGetWriter {
+	w := &bulkGetWriter{a: a}
+	if !a.jsonOut {
+		w.t = newTable(a.stdout, "KEY", "VALUE")
+	}
+	return w
+}
+
+func (w *bulkGetWriter) value(key string, v []byte, found bool) error {
+	if w.t != nil {
+		shown := "(not found)"
+		if found {
+			shown = displayValue(v)
+		}
+		w.t.row(displayKey(key), shown)
+		return nil
+	}
+	k, _ := marshalJSON(key, "", "")
+	val := []byte("null")
+	if found {
+		val, _ = marshalJSON(string(v), "", "")
+	}
+	sep := ",\n  "
+	if w.count == 0 {
+		sep = "{\n  "
+	}
+	w.count++
+	_, err := fmt.Fprintf(w.a.stdout, "%s%s: %s", sep, k, val)
+	return err
+}
+
+func (w *bulkGetWriter) close() error {
+	if w.t != nil {
+		return w.t.flush()
+	}
+	end := "\n}\n"
+	if w.count == 0 {
+		end = "{}\n"
+	}
+	_, err := io.WriteString(w.a.stdout, end)
+	return err
+}
+
+// displayValue shows a value in a table: as is when short and printable, quoted otherwise, cut
+// to 60 characters.
+func displayValue(v []byte) string {
+	s := displayKey(string(v))
+	if utf8.RuneCountInString(s) > 60 {
+		r := []rune(s)
+		s = string(r[:59]) + "…"
+	}
+	return s
+}
