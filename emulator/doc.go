@@ -307,13 +307,14 @@
 // Open(dir) keeps the state in a bbolt file, dir/kv.db: a bucket of
 // namespaces (ID to title, per account) and, per namespace, a bucket of keys
 // holding each key's value, metadata, expiration and, in eventual-consistency
-// mode, its pending versions. Each change is committed (and fsynced) in its
-// own transaction before it is applied in memory and answered, so an
-// acknowledged write is never lost; a change that cannot be written fails
-// with 500 and changes nothing. Open loads the file into the B-trees in one
-// pass, dropping entries that have expired, so the reopened emulator has the
-// same namespaces, IDs, titles, keys, order, metadata and expirations. Only
-// one Emulator can have a directory open at a time. Close closes the file
-// (and does nothing for an in-memory Emulator); stop serving before calling
-// it.
+// mode, its pending versions. Each change is committed (and fsynced) before
+// it is applied in memory and answered, changes made concurrently sharing
+// one transaction and one sync, so an acknowledged write is never lost and
+// concurrent writers do not wait for one sync each; a change that cannot be
+// written fails with 500 and changes nothing. Open loads the file into the
+// B-trees in one pass, dropping entries that have expired, so the reopened
+// emulator has the same namespaces, IDs, titles, keys, order, metadata and
+// expirations. Only one Emulator can have a directory open at a time. Close
+// closes the file once pending changes are committed (and does nothing for
+// an in-memory Emulator); stop serving before calling it.
 package emulator

@@ -24,14 +24,21 @@ import (
 //
 // Every change of state is one mutation, made by one of four store methods
 // (createNamespace, renameNamespace, deleteNamespace, writeKeys). Each method
-// validates under its lock, passes the mutation to the journal, and applies
-// it only if the journal accepted it, so a journal is a write-ahead log. The
-// methods are deterministic given their arguments (namespace IDs and the time
-// of a write are inputs), so a persistence layer restores state by calling
-// the same methods again with no journal set. Removing expired entries is not
-// a mutation: it follows from the recorded expirations and the clock.
-// persist.go's boltJournal, set by Open, is the journal that keeps state on
-// disk; New sets none.
+// validates, passes the mutation to the journal, and applies it only once the
+// journal has recorded it, so a journal is a write-ahead log. The namespace
+// methods hold store.mu from validation to application, so they happen one
+// at a time, and apply the change themselves once the journal returns.
+// writeKeys validates under the namespace's read lock and releases it before
+// calling the journal, so that writes to one namespace can share a commit;
+// the journal applies them (applyWrites, under the namespace's lock) in the
+// order it recorded them, so memory and the journal agree on which write to
+// a key came last. Readers never see a change before it is recorded. The
+// methods are deterministic given their arguments (namespace IDs and the
+// time of a write are inputs), so a persistence layer restores state by
+// calling the same methods again with no journal set. Removing expired
+// entries is not a mutation: it follows from the recorded expirations and
+// the clock. persist.go's boltJournal, set by Open, is the journal that keeps
+// state on disk; New sets none.
 
 // opKind names the kind of a mutation.
 type opKind uint8
@@ -53,11 +60,16 @@ type mutation struct {
 	writes    []keyWrite // opWriteKeys
 }
 
-// journal records mutations before they are applied. It is called with the
-// store's locks held, from many goroutines, and must be safe for that.
-// Returning an error aborts the mutation; the request then fails with 500.
+// journal records mutations before they are applied. It is called from many
+// goroutines, and must be safe for that, with no namespace lock held (the
+// namespace methods hold store.mu). record returns once m is recorded, or
+// with an error, which aborts the mutation: the request then fails with 500.
+// If apply is not nil, record calls it after recording m and before
+// returning, and only then; the apply functions of concurrent calls run one
+// at a time, in the order their mutations were recorded. apply takes the
+// namespace's lock but never store.mu.
 type journal interface {
-	record(m *mutation) error
+	record(m *mutation, apply func()) error
 }
 
 var errIDTaken = errors.New("emulator: namespace ID already in use")
@@ -97,11 +109,15 @@ func newStore() *store {
 	return &store{accounts: make(map[string]*account)}
 }
 
-func (s *store) record(m *mutation) error {
+// record passes m to the journal, if there is one; see journal.
+func (s *store) record(m *mutation, apply func()) error {
 	if s.journal == nil {
+		if apply != nil {
+			apply()
+		}
 		return nil
 	}
-	return s.journal.record(m)
+	return s.journal.record(m, apply)
 }
 
 // accountLocked returns the account, creating it. The caller holds s.mu.
@@ -125,7 +141,7 @@ func (s *store) createNamespace(acct, id, title string) (namespaceInfo, error) {
 	if a.byID[id] != nil {
 		return namespaceInfo{}, errIDTaken
 	}
-	if err := s.record(&mutation{op: opCreateNamespace, account: acct, namespace: id, title: title}); err != nil {
+	if err := s.record(&mutation{op: opCreateNamespace, account: acct, namespace: id, title: title}, nil); err != nil {
 		return namespaceInfo{}, err
 	}
 	ns := &namespace{id: id, title: title, keys: newKeyTree()}
@@ -146,7 +162,7 @@ func (s *store) renameNamespace(acct, id, title string) (namespaceInfo, error) {
 	if other := a.byTitle[title]; other != nil && other != ns {
 		return namespaceInfo{}, errTitleExists
 	}
-	if err := s.record(&mutation{op: opRenameNamespace, account: acct, namespace: id, title: title}); err != nil {
+	if err := s.record(&mutation{op: opRenameNamespace, account: acct, namespace: id, title: title}, nil); err != nil {
 		return namespaceInfo{}, err
 	}
 	delete(a.byTitle, ns.title)
@@ -164,7 +180,7 @@ func (s *store) deleteNamespace(acct, id string) error {
 		return errNamespaceNotFound
 	}
 	ns := a.byID[id]
-	if err := s.record(&mutation{op: opDeleteNamespace, account: acct, namespace: id}); err != nil {
+	if err := s.record(&mutation{op: opDeleteNamespace, account: acct, namespace: id}, nil); err != nil {
 		return err
 	}
 	delete(a.byID, id)
@@ -183,18 +199,39 @@ func (s *store) writeKeys(acct, id string, at time.Time, writes []keyWrite) erro
 	if ns == nil {
 		return errNamespaceNotFound
 	}
-	ns.mu.Lock()
-	defer ns.mu.Unlock()
-	if ns.deleted {
+	if s.journal == nil {
+		ns.mu.Lock()
+		defer ns.mu.Unlock()
+		if ns.deleted {
+			return errNamespaceNotFound
+		}
+		applyWrites(ns.keys, at, writes)
+		return nil
+	}
+	ns.mu.RLock()
+	deleted := ns.deleted
+	ns.mu.RUnlock()
+	if deleted {
 		return errNamespaceNotFound
 	}
-	if err := s.record(&mutation{op: opWriteKeys, account: acct, namespace: id, at: at, writes: writes}); err != nil {
-		return err
-	}
+	m := &mutation{op: opWriteKeys, account: acct, namespace: id, at: at, writes: writes}
+	return s.record(m, func() {
+		ns.mu.Lock()
+		defer ns.mu.Unlock()
+		// The namespace's deletion, recorded before these writes, may
+		// already be applied: on disk the writes went with it, so here too.
+		if !ns.deleted {
+			applyWrites(ns.keys, at, writes)
+		}
+	})
+}
+
+// applyWrites applies writes made at at to t, in order. The caller holds the
+// namespace's lock.
+func applyWrites(t *btree.BTreeG[item], at time.Time, writes []keyWrite) {
 	for _, w := range writes {
-		applyWrite(ns.keys, w, at)
+		applyWrite(t, w, at)
 	}
-	return nil
 }
 
 // lookup finds a namespace, nil if there is none.

@@ -78,13 +78,16 @@ type recorder struct {
 	fail bool
 }
 
-func (r *recorder) record(m *mutation) error {
+func (r *recorder) record(m *mutation, apply func()) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.fail {
 		return errors.New("disk full")
 	}
 	r.log = append(r.log, m)
+	if apply != nil {
+		apply()
+	}
 	return nil
 }
 
