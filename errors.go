@@ -155,6 +155,20 @@ func (e *APIError) Is(target error) bool {
 	return c == target
 }
 
+// hasCode reports whether err is an [*APIError] carrying Cloudflare code code.
+func hasCode(err error, code int) bool {
+	var ae *APIError
+	if !errors.As(err, &ae) {
+		return false
+	}
+	for _, re := range ae.Errors {
+		if re.Code == code {
+			return true
+		}
+	}
+	return false
+}
+
 // notFoundKind tells a missing key from a missing namespace: by code (10009, 10013), and without one
 // by whether the request named a key.
 func (e *APIError) notFoundKind() error {

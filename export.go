@@ -137,18 +137,7 @@ func (s *BulkService) exportValues(ctx context.Context, namespaceID string, name
 
 // isNonTextValue reports whether err is the API's refusal of a bulk get one of whose values is not
 // text (code 10029).
-func isNonTextValue(err error) bool {
-	var ae *APIError
-	if !errors.As(err, &ae) {
-		return false
-	}
-	for _, e := range ae.Errors {
-		if e.Code == 10029 {
-			return true
-		}
-	}
-	return false
-}
+func isNonTextValue(err error) bool { return hasCode(err, 10029) }
 
 func appendExportLine(dst []byte, k Key, value []byte) []byte {
 	dst = append(dst, `{"key":`...)

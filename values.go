@@ -397,15 +397,4 @@ func (s *ValuesService) Delete(ctx context.Context, namespaceID, key string) err
 }
 
 // isKeyNotFound reports whether err is the API's "key not found" (not a missing namespace).
-func isKeyNotFound(err error) bool {
-	var ae *APIError
-	if !errors.As(err, &ae) {
-		return false
-	}
-	for _, e := range ae.Errors {
-		if e.Code == 10009 {
-			return true
-		}
-	}
-	return false
-}
+func isKeyNotFound(err error) bool { return hasCode(err, 10009) }
