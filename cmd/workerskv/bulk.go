@@ -34,11 +34,7 @@ written, listing them.`,
 	}
 	cmd.RunE = runE(func(cmd *cobra.Command, args []string) error {
 		ctx := cmd.Context()
-		c, id, err := a.namespace(ctx, &ns)
-		if err != nil {
-			return err
-		}
-		in, err := a.openInput(args[0])
+		c, id, in, err := a.namespaceInput(ctx, &ns, args[0])
 		if err != nil {
 			return err
 		}
@@ -199,11 +195,7 @@ when some keys were not deleted, listing them.`,
 	}
 	cmd.RunE = runE(func(cmd *cobra.Command, args []string) error {
 		ctx := cmd.Context()
-		c, id, err := a.namespace(ctx, &ns)
-		if err != nil {
-			return err
-		}
-		in, err := a.openInput(args[0])
+		c, id, in, err := a.namespaceInput(ctx, &ns, args[0])
 		if err != nil {
 			return err
 		}
@@ -248,11 +240,7 @@ read a binary value with "workerskv key get".`,
 	}
 	cmd.RunE = runE(func(cmd *cobra.Command, args []string) error {
 		ctx := cmd.Context()
-		c, id, err := a.namespace(ctx, &ns)
-		if err != nil {
-			return err
-		}
-		in, err := a.openInput(args[0])
+		c, id, in, err := a.namespaceInput(ctx, &ns, args[0])
 		if err != nil {
 			return err
 		}

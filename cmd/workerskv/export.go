@@ -87,11 +87,7 @@ reported as unsuccessful (status 4).`,
 	}
 	cmd.RunE = runE(func(cmd *cobra.Command, args []string) error {
 		ctx := cmd.Context()
-		c, id, err := a.namespace(ctx, &ns)
-		if err != nil {
-			return err
-		}
-		in, err := a.openInput(args[0])
+		c, id, in, err := a.namespaceInput(ctx, &ns, args[0])
 		if err != nil {
 			return err
 		}

@@ -2,9 +2,12 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"os"
+
+	"github.com/workerskv/workerskv"
 )
 
 // input is a file a command reads twice: once to check all of it before anything is sent, then to
@@ -14,6 +17,20 @@ type input struct {
 	name    string // as given, for messages ("-" reads as "stdin")
 	path    string
 	cleanup func()
+}
+
+// namespaceInput resolves the namespace ns names, then prepares the input file name, for the
+// commands that send a file into a namespace; the caller must call the input's close.
+func (a *app) namespaceInput(ctx context.Context, ns *nsFlags, name string) (*workerskv.Client, string, *input, error) {
+	c, id, err := a.namespace(ctx, ns)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	in, err := a.openInput(name)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	return c, id, in, nil
 }
 
 // openInput prepares name for reading; the caller must call close.
