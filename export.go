@@ -33,6 +33,12 @@ type exportLine struct {
 // reads their values in bulk, so memory stays bounded by one page of values. The output is what
 // [BulkService.Import] reads.
 func (s *BulkService) Export(ctx context.Context, namespaceID string, w io.Writer) error {
+	return s.ExportPrefix(ctx, namespaceID, "", w)
+}
+
+// ExportPrefix is [BulkService.Export] for the keys that start with prefix: a backup of one part of a
+// namespace, which [BulkService.Import] reads the same way.
+func (s *BulkService) ExportPrefix(ctx context.Context, namespaceID, prefix string, w io.Writer) error {
 	bw := bufio.NewWriterSize(w, 256<<10)
 	page := make([]Key, 0, limits.MaxListLimit)
 	flush := func() error {
@@ -42,7 +48,7 @@ func (s *BulkService) Export(ctx context.Context, namespaceID string, w io.Write
 		page = page[:0]
 		return nil
 	}
-	for k, err := range s.client.Keys.All(ctx, namespaceID, nil) {
+	for k, err := range s.client.Keys.All(ctx, namespaceID, &ListKeysOptions{Prefix: prefix}) {
 		if err != nil {
 			return err
 		}

@@ -120,6 +120,28 @@ func TestExportImportRoundTrip(t *testing.T) {
 	}
 }
 
+// TestExportPrefix: only the keys that start with the prefix are exported, each line as Export writes
+// it.
+func TestExportPrefix(t *testing.T) {
+	t.Parallel()
+	srv, ns := bkNamespace(t)
+	c, ctx := srv.Client, t.Context()
+	pairs := []workerskv.BulkPair{{Key: "a/1", Value: []byte("x")}, {Key: "b/1", Value: []byte{0xff}}, {Key: "b/2", Value: []byte("y")}, {Key: "c", Value: []byte("z")}}
+	res, err := c.Bulk.Put(ctx, ns, pairs, nil)
+	bkCheckComplete(t, "Put", res, err, len(pairs))
+	var all, part bytes.Buffer
+	if err := c.Bulk.Export(ctx, ns, &all); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Bulk.ExportPrefix(ctx, ns, "b/", &part); err != nil {
+		t.Fatal(err)
+	}
+	lines := bytes.SplitAfter(all.Bytes(), []byte("\n"))
+	if want := string(lines[1]) + string(lines[2]); part.String() != want {
+		t.Errorf("ExportPrefix(b/) =\n%s\nwant the b/ lines of Export:\n%s", part.String(), want)
+	}
+}
+
 // TestImportInput: keys expiring in under 60 s cannot be written and are reported unsuccessful; bad
 // lines stop the import with an error naming the line; the pairs read before it but not yet sent are
 // reported unconfirmed.

@@ -39,11 +39,7 @@ complete, so an interrupted export never leaves a FILE that looks whole.`,
 		}
 		bar := a.newProgress("export", -1)
 		cw := &lineCounter{w: out, bar: bar}
-		if prefix == "" {
-			err = c.Bulk.Export(ctx, id, cw)
-		} else {
-			err = exportPrefix(ctx, c, id, prefix, cw)
-		}
+		err = c.Bulk.ExportPrefix(ctx, id, prefix, cw)
 		bar.finish(err == nil)
 		if err == nil {
 			err = out.commit()
