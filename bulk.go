@@ -28,6 +28,15 @@ type BulkPair struct {
 	Metadata any
 }
 
+// Validate reports, as a [*ValidationError], what a bulk write would refuse in p before sending
+// anything: a key that is empty, "." or "..", over 512 bytes or not valid UTF-8; a value over 25 MiB;
+// both expirations, or one under 60 seconds away; metadata that does not encode as JSON of at most
+// 1,024 bytes. Tools that read pairs from a file can check all of them before a job starts.
+func (p *BulkPair) Validate() error {
+	_, err := preparePair(p, time.Now(), false)
+	return err
+}
+
 // BulkOptions tunes a bulk job. The zero value runs 4 requests at a time with no progress reports.
 type BulkOptions struct {
 	// Concurrency is how many requests run at once (default 4). They all go through the client's

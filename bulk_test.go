@@ -300,3 +300,30 @@ func testBulkPut429RetryAfter(t *testing.T) {
 		t.Errorf("job took %s: Retry-After not honoured", elapsed)
 	}
 }
+
+// TestBulkPairValidate: Validate refuses what a bulk write refuses, before any request.
+func TestBulkPairValidate(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		p    workerskv.BulkPair
+		ok   bool
+	}{
+		{"fine", workerskv.BulkPair{Key: "k", Value: []byte("v"), ExpirationTTL: time.Minute, Metadata: map[string]int{"a": 1}}, true},
+		{"empty key", workerskv.BulkPair{Key: ""}, false},
+		{"dot key", workerskv.BulkPair{Key: ".."}, false},
+		{"long key", workerskv.BulkPair{Key: strings.Repeat("k", 513)}, false},
+		{"key not UTF-8", workerskv.BulkPair{Key: "\xff"}, false},
+		{"value too large", workerskv.BulkPair{Key: "k", Value: make([]byte, 25<<20+1)}, false},
+		{"short TTL", workerskv.BulkPair{Key: "k", ExpirationTTL: 59 * time.Second}, false},
+		{"both expirations", workerskv.BulkPair{Key: "k", ExpirationTTL: time.Hour, Expiration: time.Now().Add(time.Hour)}, false},
+		{"metadata too large", workerskv.BulkPair{Key: "k", Metadata: strings.Repeat("m", 1100)}, false},
+	} {
+		err := tc.p.Validate()
+		if tc.ok != (err == nil) {
+			t.Errorf("%s: Validate() = %v", tc.name, err)
+		}
+		if err != nil && !errors.Is(err, workerskv.ErrInvalidInput) {
+			t.Errorf("%s: %v does not match ErrInvalidInput", tc.name, err)
+		}
+	}
+}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -12,7 +11,6 @@ import (
 	"sort"
 	"strconv"
 	"time"
-	"unicode/utf8"
 
 	"github.com/workerskv/workerskv"
 	"github.com/workerskv/workerskv/internal/limits"
@@ -142,9 +140,6 @@ func putItem(raw json.RawMessage, now time.Time, unknown func(string)) (workersk
 	if err != nil {
 		return p, err
 	}
-	if err := checkKey(key); err != nil {
-		return p, err
-	}
 	p.Key = key
 	value, err := stringField(fields, "value", true)
 	if err != nil {
@@ -162,9 +157,6 @@ func putItem(raw json.RawMessage, now time.Time, unknown func(string)) (workersk
 		}
 	} else {
 		p.Value = []byte(value)
-	}
-	if len(p.Value) > limits.MaxValueBytes {
-		return p, fmt.Errorf("the value is %d bytes; the limit is %d", len(p.Value), limits.MaxValueBytes)
 	}
 	exp, hasExp, err := intField(fields, "expiration")
 	if err != nil {
@@ -187,16 +179,10 @@ func putItem(raw json.RawMessage, now time.Time, unknown func(string)) (workersk
 		p.Expiration = time.Unix(exp, 0)
 	}
 	if md, ok := fields["metadata"]; ok && string(md) != "null" {
-		var buf bytes.Buffer
-		if err := json.Compact(&buf, md); err != nil {
-			return p, fmt.Errorf(`"metadata" is not valid JSON: %v`, err)
-		}
-		if buf.Len() > limits.MaxMetadataBytes {
-			return p, fmt.Errorf(`"metadata" is %d bytes as JSON; the limit is %d`, buf.Len(), limits.MaxMetadataBytes)
-		}
-		p.Metadata = json.RawMessage(buf.Bytes())
+		p.Metadata = md
 	}
-	return p, nil
+	// The rest (value size, metadata size) is checked as the library's bulk job checks it.
+	return p, p.Validate()
 }
 
 // keyItem decodes an item of a bulk get or delete file: a key string, or an object with "key".
@@ -222,19 +208,10 @@ func keyItem(raw json.RawMessage) (string, error) {
 	return key, checkKey(key)
 }
 
-// checkKey refuses key names the API refuses.
+// checkKey refuses key names the API refuses, as the library's bulk jobs check them.
 func checkKey(key string) error {
-	switch {
-	case key == "":
-		return errors.New(`"key" is empty`)
-	case key == "." || key == "..":
-		return fmt.Errorf(`"key" %q is not allowed as a key name`, key)
-	case len(key) > limits.MaxKeyBytes:
-		return fmt.Errorf(`"key" is %d bytes; the limit is %d`, len(key), limits.MaxKeyBytes)
-	case !utf8.ValidString(key):
-		return errors.New(`"key" is not valid UTF-8`)
-	}
-	return nil
+	p := workerskv.BulkPair{Key: key}
+	return p.Validate()
 }
 
 func stringField(fields map[string]json.RawMessage, name string, required bool) (string, error) {
