@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -141,6 +142,7 @@ func waitText(t *testing.T, ctx context.Context, id, want string) {
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 		got, err = chromedp.Run(ctx, chromedp.Evaluate[string](expr))
 		if err == nil && strings.Contains(got, want) {
+			settle(t, ctx)
 			return
 		}
 	}
@@ -155,6 +157,7 @@ func waitURL(t *testing.T, ctx context.Context, want string) {
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 		s, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.readyState === "complete" ? location.href : ""`))
 		if err == nil && strings.Contains(s, want) {
+			settle(t, ctx)
 			return
 		}
 		if s != "" {
@@ -162,6 +165,30 @@ func waitURL(t *testing.T, ctx context.Context, want string) {
 		}
 	}
 	t.Fatalf("waiting for an address with %q: at %q", want, got)
+}
+
+// settleMarks numbers the marks settle leaves on pages.
+var settleMarks atomic.Int64
+
+// settle waits until chromedp's own view of the page is the document that
+// JavaScript sees. waitText and waitURL poll with JavaScript, which sees a
+// new page as soon as it loads; chromedp's node tree follows a moment later,
+// when it has handled the browser's DOM.documentUpdated event. A click or
+// keystroke sent in that moment goes to a node of the old page and fails
+// ("Could not find node with given id"). So settle marks the document from
+// JavaScript and waits for chromedp's query to find the mark: the old tree
+// cannot have it.
+func settle(t *testing.T, ctx context.Context) {
+	t.Helper()
+	mark := strconv.FormatInt(settleMarks.Add(1), 10)
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.documentElement.setAttribute("data-settled", "`+mark+`"), true`)); err != nil {
+		t.Fatalf("marking the page: %v", err)
+	}
+	sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := chromedp.Do(sctx, chromedp.WaitReady(chromedp.CSS(`html[data-settled="`+mark+`"]`))); err != nil {
+		t.Fatalf("waiting for chromedp to see the page JavaScript sees: %v", err)
+	}
 }
 
 // screenshot saves a PNG of the whole page and logs where it is.
