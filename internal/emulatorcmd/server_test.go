@@ -157,9 +157,17 @@ func TestStopWhileReadingExitsCleanly(t *testing.T) {
 	ns := s.createNamespace(t, "slow")
 	slow := s.dial(t)
 	partialPut(t, slow, ns)
-	// The server accepts connections in order: once a later one has been
-	// answered, the slow one is being served.
-	s.createNamespace(t, "later")
+	// The server accepts connections in order: once a later connection has
+	// been answered, the slow one has been accepted and counts as in
+	// progress. (It must be a new connection: a request through s.call could
+	// reuse the HTTP client's idle one, and be answered while the slow
+	// connection still waits in the listener's queue, to be dropped unseen
+	// when the stop closes the listener.)
+	later := s.dial(t)
+	io.WriteString(later, "GET /client/v4/accounts/"+emulator.DefaultAccountID+"/storage/kv/namespaces HTTP/1.1\r\nHost: emulator\r\nAuthorization: Bearer "+emulator.DefaultAPIToken+"\r\nConnection: close\r\n\r\n")
+	if resp, err := http.ReadResponse(bufio.NewReader(later), nil); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("a request on a later connection: %v, %v", resp, err)
+	}
 	s.cancel()
 	select {
 	case err := <-s.done:
