@@ -8,7 +8,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -21,10 +20,8 @@ import (
 type testServer struct {
 	URL string // API base URL
 	hs  *httptest.Server
-	// firstBulk is closed when the first bulk write has been answered.
-	firstBulk chan struct{}
-	once      sync.Once
-	bulks     atomic.Int64
+	// bulks counts the bulk writes that have arrived.
+	bulks atomic.Int64
 }
 
 // serverConfig selects what the test server does besides emulating.
@@ -44,7 +41,7 @@ func startServer(cfg serverConfig) *testServer {
 		emulator.WithAccount(emulator.DefaultAccountID),
 	}, cfg.emu...)
 	emu := emulator.New(opts...)
-	s := &testServer{firstBulk: make(chan struct{})}
+	s := &testServer{}
 	var h http.Handler = emu
 	if cfg.unsuccessful != "" {
 		h = &unsuccessfulKeys{next: emu, prefix: cfg.unsuccessful}
@@ -64,7 +61,6 @@ func startServer(cfg serverConfig) *testServer {
 			return
 		}
 		h.ServeHTTP(w, r)
-		s.once.Do(func() { close(s.firstBulk) })
 	}))
 	s.URL = s.hs.URL + "/client/v4"
 	return s
