@@ -47,6 +47,23 @@ func waitQueued(e *Emulator, n int) {
 	}
 }
 
+// leadAlone starts write on a goroutine of wg and returns once it leads
+// with a batch of itself alone, waiting for bbolt: mutations recorded
+// from then on queue up behind it.
+func leadAlone(e *Emulator, wg *sync.WaitGroup, write func()) {
+	j := e.store.journal.(*boltJournal)
+	wg.Go(write)
+	for {
+		j.mu.Lock()
+		taken := j.leading && len(j.queue) == 0
+		j.mu.Unlock()
+		if taken {
+			return
+		}
+		runtime.Gosched()
+	}
+}
+
 // TestGroupCommitIsolatesFailure commits a batch in which one mutation
 // cannot be written: that one fails and changes nothing, the others are
 // committed, applied and survive a reopen.
@@ -89,22 +106,14 @@ func TestGroupCommitIsolatesFailure(t *testing.T) {
 	keys := []string{"a", "b", "bad", "c", "d"}
 	errs := make([]error, len(keys))
 	var wg sync.WaitGroup
-	j := e.store.journal.(*boltJournal)
 	for i, k := range keys {
-		wg.Go(func() { errs[i] = write(k, k == "bad") })
 		if i == 0 {
-			// The first write leads: it takes itself from the queue and
-			// waits for bbolt alone. The others queue behind it and are
-			// committed as one batch.
-			for {
-				j.mu.Lock()
-				taken := j.leading && len(j.queue) == 0
-				j.mu.Unlock()
-				if taken {
-					break
-				}
-				runtime.Gosched()
-			}
+			// The first write leads with itself alone and waits for
+			// bbolt. The others queue behind it and are committed as one
+			// batch.
+			leadAlone(e, &wg, func() { errs[i] = write(k, k == "bad") })
+		} else {
+			wg.Go(func() { errs[i] = write(k, k == "bad") })
 		}
 	}
 	waitQueued(e, len(keys)-1)
@@ -177,7 +186,7 @@ func TestGroupCommitOrder(t *testing.T) {
 		release := holdWriter(t, e)
 		var wg sync.WaitGroup
 		for w := range 16 {
-			wg.Go(func() {
+			write := func() {
 				writes := []keyWrite{{key: "k", value: fmt.Appendf(nil, "%d-%d", round, w)}}
 				if w%3 == 0 {
 					writes = append(writes, keyWrite{key: "other", delete: w%2 == 0, value: []byte("o")})
@@ -185,9 +194,14 @@ func TestGroupCommitOrder(t *testing.T) {
 				if err := e.store.writeKeys(DefaultAccountID, ns.ID, at, writes); err != nil {
 					t.Error(err)
 				}
-			})
+			}
+			if w == 0 {
+				leadAlone(e, &wg, write)
+			} else {
+				wg.Go(write)
+			}
 		}
-		waitQueued(e, 15) // the leader has taken itself from the queue, or will
+		waitQueued(e, 15)
 		release()
 		wg.Wait()
 	}
@@ -232,12 +246,17 @@ func TestGroupCommitCloseDrains(t *testing.T) {
 	const n = 8
 	var wg sync.WaitGroup
 	for i := range n {
-		wg.Go(func() {
+		write := func() {
 			k := fmt.Sprint(i)
 			if err := e.store.writeKeys(DefaultAccountID, ns.ID, at, []keyWrite{{key: k, value: []byte(k)}}); err != nil {
 				t.Error(err)
 			}
-		})
+		}
+		if i == 0 {
+			leadAlone(e, &wg, write)
+		} else {
+			wg.Go(write)
+		}
 	}
 	waitQueued(e, n-1)
 	closed := make(chan error, 1)
