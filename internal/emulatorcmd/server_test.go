@@ -156,18 +156,19 @@ func TestStopWhileReadingExitsCleanly(t *testing.T) {
 	s := start(t)
 	ns := s.createNamespace(t, "slow")
 	slow := s.dial(t)
-	partialPut(t, slow, ns)
-	// The server accepts connections in order: once a later connection has
-	// been answered, the slow one has been accepted and counts as in
-	// progress. (It must be a new connection: a request through s.call could
-	// reuse the HTTP client's idle one, and be answered while the slow
-	// connection still waits in the listener's queue, to be dropped unseen
-	// when the stop closes the listener.)
-	later := s.dial(t)
-	io.WriteString(later, "GET /client/v4/accounts/"+emulator.DefaultAccountID+"/storage/kv/namespaces HTTP/1.1\r\nHost: emulator\r\nAuthorization: Bearer "+emulator.DefaultAPIToken+"\r\nConnection: close\r\n\r\n")
-	if resp, err := http.ReadResponse(bufio.NewReader(later), nil); err != nil || resp.StatusCode != 200 {
-		t.Fatalf("a request on a later connection: %v, %v", resp, err)
+	// Expect: 100-continue makes the server answer "100 Continue" when the
+	// handler first reads the body: from then on the request is in progress.
+	req := "PUT /client/v4/accounts/" + emulator.DefaultAccountID + "/storage/kv/namespaces/" + ns + "/values/k HTTP/1.1\r\n" +
+		"Host: emulator\r\nAuthorization: Bearer " + emulator.DefaultAPIToken + "\r\nContent-Length: 100\r\nExpect: 100-continue\r\n\r\n"
+	if _, err := io.WriteString(slow, req); err != nil {
+		t.Fatal(err)
 	}
+	slow.SetReadDeadline(time.Now().Add(waitBound))
+	line, err := bufio.NewReader(slow).ReadString('\n')
+	if err != nil || !strings.HasPrefix(line, "HTTP/1.1 100") {
+		t.Fatalf("waiting for 100 Continue: %q, %v", line, err)
+	}
+	io.WriteString(slow, "x")
 	s.cancel()
 	select {
 	case err := <-s.done:
