@@ -110,9 +110,17 @@ func TestNoLeakCancelledBulkJobs(t *testing.T) {
 			keys[i] = pairs[i].Key
 		}
 	}
+	// cancelSoon's context is cancelled once the emulator holds a new
+	// request: a timer instead could fire after a short job had ended.
 	cancelSoon := func() context.Context {
 		ctx, cancel := context.WithCancel(t.Context())
-		time.AfterFunc(50*time.Millisecond, cancel)
+		before := srv.Emulator.FaultStats().Slowed
+		go func() {
+			for srv.Emulator.FaultStats().Slowed == before && ctx.Err() == nil {
+				time.Sleep(time.Millisecond)
+			}
+			cancel()
+		}()
 		return ctx
 	}
 	opts := &workerskv.BulkOptions{Concurrency: 2}
