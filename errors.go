@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -155,18 +156,17 @@ func (e *APIError) Is(target error) bool {
 	return c == target
 }
 
+// HasCode reports whether Cloudflare's answer carries the error code code in [APIError.Errors]: for
+// the codes that the Err* categories do not single out, such as 10029, a bulk read of a value that
+// is not text.
+func (e *APIError) HasCode(code int) bool {
+	return slices.ContainsFunc(e.Errors, func(re ResponseError) bool { return re.Code == code })
+}
+
 // hasCode reports whether err is an [*APIError] carrying Cloudflare code code.
 func hasCode(err error, code int) bool {
 	var ae *APIError
-	if !errors.As(err, &ae) {
-		return false
-	}
-	for _, re := range ae.Errors {
-		if re.Code == code {
-			return true
-		}
-	}
-	return false
+	return errors.As(err, &ae) && ae.HasCode(code)
 }
 
 // notFoundKind tells a missing key from a missing namespace: by code (10009, 10013), and without one

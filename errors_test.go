@@ -147,6 +147,21 @@ func TestAPIErrorIs(t *testing.T) {
 	}
 }
 
+// TestAPIErrorHasCode: HasCode finds a code among all of Cloudflare's errors, and only a code that
+// is there.
+func TestAPIErrorHasCode(t *testing.T) {
+	t.Parallel()
+	e := &workerskv.APIError{StatusCode: 400, Errors: []workerskv.ResponseError{{Code: 10001, Message: "a"}, {Code: 10029, Message: "b"}}}
+	for code, want := range map[int]bool{10001: true, 10029: true, 10009: false, 0: false} {
+		if got := e.HasCode(code); got != want {
+			t.Errorf("HasCode(%d) = %v, want %v", code, got, want)
+		}
+	}
+	if (&workerskv.APIError{StatusCode: 500}).HasCode(0) {
+		t.Error("an error without codes has code 0")
+	}
+}
+
 // TestUnexpectedBodies: bodies that are not the v4 envelope still give useful, short errors.
 func TestUnexpectedBodies(t *testing.T) {
 	t.Parallel()

@@ -192,13 +192,5 @@ const codeNotText = 10029
 // hasCode reports whether err is an API error carrying Cloudflare's error code.
 func hasCode(err error, code int) bool {
 	var ae *workerskv.APIError
-	if !errors.As(err, &ae) {
-		return false
-	}
-	for _, e := range ae.Errors {
-		if e.Code == code {
-			return true
-		}
-	}
-	return false
+	return errors.As(err, &ae) && ae.HasCode(code)
 }
