@@ -43,23 +43,12 @@ written, listing them.`,
 		if err != nil {
 			return err
 		}
-		bar := a.newProgress("bulk put", total)
-		res, jobErr := c.Bulk.PutSeq(ctx, id, putPairs(in), a.bulkOptions(bar.bulk(0)))
-		bar.finish(jobErr == nil && done(res))
-		if res == nil {
-			return fail("bulk put", jobErr)
-		}
-		sum := &bulkSummary{Total: total}
-		sum.add(res)
-		return a.endBulk(ctx, "bulk put", "Wrote", sum, jobErr)
+		return a.runBulk(ctx, "bulk put", "Wrote", total, func(opts *workerskv.BulkOptions) (*workerskv.BulkResult, error) {
+			return c.Bulk.PutSeq(ctx, id, putPairs(in), opts)
+		})
 	})
 	ns.register(cmd)
 	return cmd
-}
-
-// done reports whether a bulk job's result has every item confirmed.
-func done(res *workerskv.BulkResult) bool {
-	return res != nil && len(res.Unsuccessful) == 0 && len(res.Unconfirmed) == 0
 }
 
 // checkPutFile reads a bulk put file through and returns how many items it holds, or the first
@@ -277,18 +266,10 @@ read a binary value with "workerskv key get".`,
 }
 
 // bulkGetWriter writes values as they are read: a table, or with --json one JSON object.
-type bulkGetWriter struct {
-	a     *app
-	t     *table
-	count int
-}
+type bulkGetWriter struct{ *listing }
 
 func newBulkGetWriter(a *app) *bulkGetWriter {
-	w := &bulkGetWriter{a: a}
-	if !a.jsonOut {
-		w.t = newTable(a.stdout, "KEY", "VALUE")
-	}
-	return w
+	return &bulkGetWriter{a.newListing("{", "}", "KEY", "VALUE")}
 }
 
 func (w *bulkGetWriter) value(key string, v []byte, found bool) error {
@@ -305,25 +286,7 @@ func (w *bulkGetWriter) value(key string, v []byte, found bool) error {
 	if found {
 		val, _ = marshalJSON(string(v), "", "")
 	}
-	sep := ",\n  "
-	if w.count == 0 {
-		sep = "{\n  "
-	}
-	w.count++
-	_, err := fmt.Fprintf(w.a.stdout, "%s%s: %s", sep, k, val)
-	return err
-}
-
-func (w *bulkGetWriter) close() error {
-	if w.t != nil {
-		return w.t.flush()
-	}
-	end := "\n}\n"
-	if w.count == 0 {
-		end = "{}\n"
-	}
-	_, err := io.WriteString(w.a.stdout, end)
-	return err
+	return w.member(string(k) + ": " + string(val))
 }
 
 // displayValue shows a value in a table: as is when short and printable, quoted otherwise, cut

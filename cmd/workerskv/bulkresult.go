@@ -55,6 +55,20 @@ func (s *bulkSummary) counts() string {
 		head, s.Succeeded, s.Total, len(s.Unsuccessful), len(s.Unconfirmed), s.NotSent)
 }
 
+// runBulk runs one library bulk job of op over total items with a progress display, and ends the
+// command as endBulk does. job is given the options that feed the display.
+func (a *app) runBulk(ctx context.Context, op, verb string, total int, job func(*workerskv.BulkOptions) (*workerskv.BulkResult, error)) error {
+	bar := a.newProgress(op, total)
+	res, jobErr := job(a.bulkOptions(bar.bulk(0)))
+	bar.finish(jobErr == nil && res != nil && len(res.Unsuccessful) == 0 && len(res.Unconfirmed) == 0)
+	if res == nil {
+		return fail(op, jobErr)
+	}
+	sum := &bulkSummary{Total: total}
+	sum.add(res)
+	return a.endBulk(ctx, op, verb, sum, jobErr)
+}
+
 // endBulk reports the end of a bulk job of op: the summary as JSON with --json, a confirmation
 // with verb ("Wrote", "Deleted", "Imported") otherwise; and a *partialError unless every item was
 // confirmed. jobErr is the error the job ended with, if any.

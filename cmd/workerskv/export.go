@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 
 	"github.com/spf13/cobra"
+	"github.com/workerskv/workerskv"
 )
 
 func (a *app) exportCommand() *cobra.Command {
@@ -97,15 +98,9 @@ reported as unsuccessful (status 4).`,
 			return err
 		}
 		defer f.Close()
-		bar := a.newProgress("import", total)
-		res, jobErr := c.Bulk.Import(ctx, id, f, a.bulkOptions(bar.bulk(0)))
-		bar.finish(jobErr == nil && done(res))
-		if res == nil {
-			return fail("import", jobErr)
-		}
-		sum := &bulkSummary{Total: total}
-		sum.add(res)
-		return a.endBulk(ctx, "import", "Imported", sum, jobErr)
+		return a.runBulk(ctx, "import", "Imported", total, func(opts *workerskv.BulkOptions) (*workerskv.BulkResult, error) {
+			return c.Bulk.Import(ctx, id, f, opts)
+		})
 	})
 	ns.register(cmd)
 	return cmd

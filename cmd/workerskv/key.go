@@ -76,18 +76,10 @@ func (a *app) keyListCommand() *cobra.Command {
 
 // keyListWriter writes a listing as it arrives, so that memory does not grow with the namespace:
 // a table, or with --json one JSON array.
-type keyListWriter struct {
-	a     *app
-	t     *table
-	count int
-}
+type keyListWriter struct{ *listing }
 
 func newKeyListWriter(a *app) *keyListWriter {
-	w := &keyListWriter{a: a}
-	if !a.jsonOut {
-		w.t = newTable(a.stdout, "NAME", "EXPIRATION", "METADATA")
-	}
-	return w
+	return &keyListWriter{a.newListing("[", "]", "NAME", "EXPIRATION", "METADATA")}
 }
 
 func (w *keyListWriter) key(k workerskv.Key) error {
@@ -103,25 +95,7 @@ func (w *keyListWriter) key(k workerskv.Key) error {
 	if err != nil {
 		return err
 	}
-	sep := ",\n  "
-	if w.count == 0 {
-		sep = "[\n  "
-	}
-	w.count++
-	_, err = io.WriteString(w.a.stdout, sep+string(b))
-	return err
-}
-
-func (w *keyListWriter) close() error {
-	if w.t != nil {
-		return w.t.flush()
-	}
-	end := "\n]\n"
-	if w.count == 0 {
-		end = "[]\n"
-	}
-	_, err := io.WriteString(w.a.stdout, end)
-	return err
+	return w.member(string(b))
 }
 
 // entryJSON is a key with its value in --json output: the shape of a line of an export.

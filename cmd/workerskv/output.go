@@ -65,6 +65,48 @@ func (t *table) row(cells ...string) {
 
 func (t *table) flush() error { return t.tw.Flush() }
 
+// listing writes items as they arrive, so that memory does not grow with their number: rows of a
+// table, or with --json the members of one JSON document that begins with opening and ends with
+// closing ("[" and "]", or "{" and "}").
+type listing struct {
+	w                io.Writer
+	t                *table // nil with --json
+	opening, closing string
+	count            int
+}
+
+func (a *app) newListing(opening, closing string, header ...string) *listing {
+	l := &listing{w: a.stdout, opening: opening, closing: closing}
+	if !a.jsonOut {
+		l.t = newTable(a.stdout, header...)
+	}
+	return l
+}
+
+// member writes the next member of the JSON document, already encoded.
+func (l *listing) member(s string) error {
+	sep := ",\n  "
+	if l.count == 0 {
+		sep = l.opening + "\n  "
+	}
+	l.count++
+	_, err := io.WriteString(l.w, sep+s)
+	return err
+}
+
+// close ends the table or the JSON document.
+func (l *listing) close() error {
+	if l.t != nil {
+		return l.t.flush()
+	}
+	end := "\n" + l.closing + "\n"
+	if l.count == 0 {
+		end = l.opening + l.closing + "\n"
+	}
+	_, err := io.WriteString(l.w, end)
+	return err
+}
+
 // isTerminal reports whether w is a terminal.
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
