@@ -64,18 +64,24 @@ func TestBulkWrite(t *testing.T) {
 	}
 }
 
+// bulkPairsJSON is a bulk write body of n pairs, k0=v to k<n-1>=v.
+func bulkPairsJSON(n int) string {
+	var b strings.Builder
+	b.WriteString("[")
+	for i := range n {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		fmt.Fprintf(&b, `{"key":"k%d","value":"v"}`, i)
+	}
+	b.WriteString("]")
+	return b.String()
+}
+
 func TestBulkWriteErrors(t *testing.T) {
 	h := newHarness(t)
 	ns := h.createNS("bulk-errors")
-	var tooMany strings.Builder
-	tooMany.WriteString("[")
-	for i := range 10001 {
-		if i > 0 {
-			tooMany.WriteString(",")
-		}
-		fmt.Fprintf(&tooMany, `{"key":"k%d","value":"v"}`, i)
-	}
-	tooMany.WriteString("]")
+	tooMany := bulkPairsJSON(10_001)
 	tests := []struct {
 		name, body string
 		status     int
@@ -97,7 +103,7 @@ func TestBulkWriteErrors(t *testing.T) {
 		{"expiration past", fmt.Sprintf(`[{"key":"k","value":"v","expiration":%d}]`, epoch.Unix()), 400, 10033, fmt.Sprintf("bulk put: 'Invalid expiration of %d. Please specify integer greater than the current number of seconds since the UNIX epoch.'", epoch.Unix())},
 		{"negative ttl", `[{"key":"k","value":"v","expiration_ttl":-100}]`, 400, 10033, "Invalid expiration_ttl of -100"},
 		{"metadata too large", `[{"key":"k","value":"v","metadata":"` + strings.Repeat("m", 1100) + `"}]`, 400, 10025, "exceeds limit of 1024"},
-		{"too many items", tooMany.String(), 400, 10012, "bulk put: 'received 10001 key/value pairs, but max allowed per request is: 10000'"},
+		{"too many items", tooMany, 400, 10012, "bulk put: 'received 10001 key/value pairs, but max allowed per request is: 10000'"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -62,15 +62,7 @@ func TestLiveEvidence(t *testing.T) {
 	const gone = "ffffffffffffffffffffffffffffffff"
 	nsNotFound := func(op string) []wantErr { return []wantErr{{10013, op + ": 'namespace not found'"}} }
 
-	var tooMany strings.Builder
-	tooMany.WriteString("[")
-	for i := range 10001 {
-		if i > 0 {
-			tooMany.WriteString(",")
-		}
-		fmt.Fprintf(&tooMany, `{"key":"k%d","value":"v"}`, i)
-	}
-	tooMany.WriteString("]")
+	tooMany := bulkPairsJSON(10_001)
 	manyKeys, _ := json.Marshal(map[string]any{"keys": make([]string, 101)})
 	badMetadataBody, badMetadataType := multipartBody(t, []byte("v"), false, ptr(`{"unclosed":`))
 	badMetadata, _ := io.ReadAll(badMetadataBody)
@@ -115,7 +107,7 @@ func TestLiveEvidence(t *testing.T) {
 		{name: "metadata not json", method: "PUT", path: valuePath(ns, "k"), body: string(badMetadata), headers: []string{"Content-Type", badMetadataType},
 			status: 400, want: []wantErr{{10147, "metadata must be valid json"}}},
 		// bulk write over 10,000 pairs (sure for the code)
-		{name: "bulk put of 10,001 pairs", method: "PUT", path: bulkPath(ns, ""), body: tooMany.String(),
+		{name: "bulk put of 10,001 pairs", method: "PUT", path: bulkPath(ns, ""), body: tooMany,
 			status: 400, want: []wantErr{{10012, "bulk put: 'received 10001 key/value pairs, but max allowed per request is: 10000'"}}},
 		// bulk get of a binary value with type text (likely): the whole request fails
 		{name: "bulk get text of a binary value", method: "POST", path: bulkPath(ns, "/get"), body: `{"keys":["text","bin","missing"],"type":"text"}`,

@@ -64,24 +64,44 @@ func leadAlone(e *Emulator, wg *sync.WaitGroup, write func()) {
 	}
 }
 
+// groupCommitAt is the time on the fake clock of the group-commit tests.
+var groupCommitAt = time.Unix(1_800_000_000, 0)
+
+// openAt opens the Emulator persisted in dir on a fake clock at
+// groupCommitAt. The test closes it.
+func openAt(t *testing.T, dir string) *Emulator {
+	t.Helper()
+	e, err := Open(dir, WithClock(NewFakeClock(groupCommitAt)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// openWithNamespace opens an Emulator persisted in a new directory, as
+// openAt does, and creates a namespace titled title in it.
+func openWithNamespace(t *testing.T, title string) (e *Emulator, dir string, ns namespaceInfo) {
+	t.Helper()
+	dir = t.TempDir()
+	e = openAt(t, dir)
+	ns, err := e.store.createNamespace(DefaultAccountID, newNamespaceID(), title)
+	if err != nil {
+		e.Close()
+		t.Fatal(err)
+	}
+	return e, dir, ns
+}
+
 // TestGroupCommitIsolatesFailure commits a batch in which one mutation
 // cannot be written: that one fails and changes nothing, the others are
 // committed, applied and survive a reopen.
 func TestGroupCommitIsolatesFailure(t *testing.T) {
-	dir := t.TempDir()
-	at := time.Unix(1_800_000_000, 0)
-	e, err := Open(dir, WithClock(NewFakeClock(at)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	e, dir, ns := openWithNamespace(t, "batch")
 	defer e.Close()
-	ns, err := e.store.createNamespace(DefaultAccountID, newNamespaceID(), "batch")
-	if err != nil {
-		t.Fatal(err)
-	}
+	at := groupCommitAt
 	// A stored chain that cannot be decoded: a pending write to "bad",
 	// which must read it, fails.
-	err = e.db.Update(func(tx *bolt.Tx) error {
+	err := e.db.Update(func(tx *bolt.Tx) error {
 		kb, err := tx.Bucket(bucketKeys).CreateBucketIfNotExists([]byte(DefaultAccountID))
 		if err != nil {
 			return err
@@ -158,10 +178,7 @@ func TestGroupCommitIsolatesFailure(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e2, err := Open(dir, WithClock(NewFakeClock(at)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	e2 := openAt(t, dir)
 	defer e2.Close()
 	check(e2, "after reopen")
 }
@@ -170,17 +187,9 @@ func TestGroupCommitIsolatesFailure(t *testing.T) {
 // batches: the value in memory, the last one committed, is the value on
 // disk after a reopen.
 func TestGroupCommitOrder(t *testing.T) {
-	dir := t.TempDir()
-	at := time.Unix(1_800_000_000, 0)
-	e, err := Open(dir, WithClock(NewFakeClock(at)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	e, dir, ns := openWithNamespace(t, "order")
 	defer e.Close()
-	ns, err := e.store.createNamespace(DefaultAccountID, newNamespaceID(), "order")
-	if err != nil {
-		t.Fatal(err)
-	}
+	at := groupCommitAt
 	keys := []string{"k", "other"}
 	for round := range 20 {
 		release := holdWriter(t, e)
@@ -212,10 +221,7 @@ func TestGroupCommitOrder(t *testing.T) {
 	if err := e.Close(); err != nil {
 		t.Fatal(err)
 	}
-	e2, err := Open(dir, WithClock(NewFakeClock(at)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	e2 := openAt(t, dir)
 	defer e2.Close()
 	after, err := e2.store.getMany(DefaultAccountID, ns.ID, keys, at)
 	if err != nil {
@@ -232,16 +238,8 @@ func TestGroupCommitOrder(t *testing.T) {
 // TestGroupCommitCloseDrains closes the Emulator while mutations wait in
 // the queue: Close returns once they are committed, and later ones fail.
 func TestGroupCommitCloseDrains(t *testing.T) {
-	dir := t.TempDir()
-	at := time.Unix(1_800_000_000, 0)
-	e, err := Open(dir, WithClock(NewFakeClock(at)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ns, err := e.store.createNamespace(DefaultAccountID, newNamespaceID(), "drain")
-	if err != nil {
-		t.Fatal(err)
-	}
+	e, dir, ns := openWithNamespace(t, "drain")
+	at := groupCommitAt
 	release := holdWriter(t, e)
 	const n = 8
 	var wg sync.WaitGroup
@@ -279,10 +277,7 @@ func TestGroupCommitCloseDrains(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	e2, err := Open(dir, WithClock(NewFakeClock(at)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	e2 := openAt(t, dir)
 	defer e2.Close()
 	keys := []string{"late"}
 	for i := range n {
