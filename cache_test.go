@@ -2,9 +2,9 @@ package workerskv_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"net/http"
-	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -27,9 +27,6 @@ func cacheOn(t *testing.T, opts *workerskv.CacheOptions, clientOpts ...workerskv
 	return cache, m
 }
 
-// regexpValues matches the value URLs of keys k0, k1, ...
-var regexpValues = regexp.MustCompile(`/values/k[0-9]+$`)
-
 // counted answers with r and counts the requests.
 func counted(n *atomic.Int32, r httpmock.Responder) httpmock.Responder {
 	return func(req *http.Request) (*http.Response, error) {
@@ -44,7 +41,7 @@ func TestCacheTTL(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		cache, m := cacheOn(t, &workerskv.CacheOptions{TTL: time.Minute})
 		var n atomic.Int32
-		m.on("GET", vkValueURL("k"), counted(&n, jsonResponder(200, "v1")))
+		m.on("POST", vkBulkGetURL, counted(&n, bulkResponder(values(map[string]string{"k": "v1"}))))
 		for range 5 {
 			v, err := cache.Get(t.Context(), "k")
 			if err != nil || string(v) != "v1" {
@@ -72,7 +69,7 @@ func TestCacheDefaultTTL(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		cache, m := cacheOn(t, nil)
 		var n atomic.Int32
-		m.on("GET", vkValueURL("k"), counted(&n, jsonResponder(200, "v")))
+		m.on("POST", vkBulkGetURL, counted(&n, bulkResponder(values(map[string]string{"k": "v"}))))
 		cache.Get(t.Context(), "k")
 		time.Sleep(59 * time.Second)
 		cache.Get(t.Context(), "k")
@@ -92,7 +89,7 @@ func TestCacheKeyExpiresFirst(t *testing.T) {
 		cache, m := cacheOn(t, &workerskv.CacheOptions{TTL: time.Hour})
 		var n atomic.Int32
 		expires := time.Now().Add(90 * time.Second).Unix()
-		m.on("GET", vkValueURL("k"), counted(&n, withHeader(200, "v", "Expiration", strconv.FormatInt(expires, 10))))
+		m.on("POST", vkBulkGetURL, counted(&n, bulkResponder(func(string) *kvItem { return &kvItem{Value: "v", Expiration: expires} })))
 		cache.Get(t.Context(), "k")
 		time.Sleep(80 * time.Second)
 		cache.Get(t.Context(), "k")
@@ -111,7 +108,7 @@ func TestCacheMissing(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		cache, m := cacheOn(t, &workerskv.CacheOptions{TTL: time.Hour, NegativeTTL: 10 * time.Second})
 		var n atomic.Int32
-		m.on("GET", vkValueURL("gone"), counted(&n, jsonResponder(404, failure(10009, "get: 'key not found'"))))
+		m.on("POST", vkBulkGetURL, counted(&n, bulkResponder(values(nil))))
 		for range 3 {
 			if _, err := cache.Get(t.Context(), "gone"); !errors.Is(err, workerskv.ErrKeyNotFound) {
 				t.Fatalf("err = %v, want ErrKeyNotFound", err)
@@ -133,7 +130,7 @@ func TestCacheMissing(t *testing.T) {
 		t.Parallel()
 		cache, m := cacheOn(t, &workerskv.CacheOptions{NegativeTTL: -1})
 		var n atomic.Int32
-		m.on("GET", vkValueURL("gone"), counted(&n, jsonResponder(404, failure(10009, "get: 'key not found'"))))
+		m.on("POST", vkBulkGetURL, counted(&n, bulkResponder(values(nil))))
 		for range 3 {
 			if _, err := cache.Get(t.Context(), "gone"); !errors.Is(err, workerskv.ErrKeyNotFound) {
 				t.Fatalf("err = %v, want ErrKeyNotFound", err)
@@ -147,7 +144,7 @@ func TestCacheMissing(t *testing.T) {
 		t.Parallel()
 		cache, m := cacheOn(t, nil)
 		var n atomic.Int32
-		m.on("GET", vkValueURL("k"), counted(&n, jsonResponder(404, failure(10013, "get: 'namespace not found'"))))
+		m.on("POST", vkBulkGetURL, counted(&n, jsonResponder(404, failure(10013, "bulk get keys: 'namespace not found'"))))
 		for range 3 {
 			_, err := cache.Get(t.Context(), "k")
 			if !errors.Is(err, workerskv.ErrNamespaceNotFound) || errors.Is(err, workerskv.ErrKeyNotFound) {
@@ -166,10 +163,10 @@ func TestCacheSingleFlight(t *testing.T) {
 	cache, m := cacheOn(t, nil)
 	var n atomic.Int32
 	release := make(chan struct{})
-	m.on("GET", vkValueURL("hot"), func(req *http.Request) (*http.Response, error) {
+	m.on("POST", vkBulkGetURL, func(req *http.Request) (*http.Response, error) {
 		n.Add(1)
 		<-release
-		return jsonResponder(200, "v")(req)
+		return bulkResponder(values(map[string]string{"hot": "v"}))(req)
 	})
 	var wg sync.WaitGroup
 	errs := make(chan error, 100)
@@ -208,7 +205,7 @@ func TestCacheLoadError(t *testing.T) {
 	t.Parallel()
 	cache, m := cacheOn(t, nil, workerskv.WithMaxRetries(workerskv.NoRetries))
 	var n atomic.Int32
-	m.on("GET", vkValueURL("k"), counted(&n, jsonResponder(500, failure(10001, "boom")).Then(jsonResponder(200, "v"))))
+	m.on("POST", vkBulkGetURL, counted(&n, jsonResponder(500, failure(10001, "boom")).Then(bulkResponder(values(map[string]string{"k": "v"})))))
 	if _, err := cache.Get(t.Context(), "k"); err == nil {
 		t.Fatal("no error")
 	}
@@ -228,7 +225,12 @@ func TestCacheMaxBytes(t *testing.T) {
 	cache, m := cacheOn(t, &workerskv.CacheOptions{MaxBytes: maxBytes})
 	var n atomic.Int32
 	big := strings.Repeat("b", maxBytes/16+1)
-	m.on("GET", vkValueURL("big"), counted(&n, jsonResponder(200, big)))
+	m.on("POST", vkBulkGetURL, counted(&n, bulkResponder(func(k string) *kvItem {
+		if k == "big" {
+			return &kvItem{Value: big}
+		}
+		return &kvItem{Value: strings.Repeat("v", 1000)}
+	})))
 	for range 3 {
 		if v, err := cache.Get(t.Context(), "big"); err != nil || string(v) != big {
 			t.Fatalf("Get(big): %d bytes, %v", len(v), err)
@@ -237,12 +239,15 @@ func TestCacheMaxBytes(t *testing.T) {
 	if n.Load() != 3 {
 		t.Errorf("%d requests for a value past MaxBytes/16, want 3: it must not be cached", n.Load())
 	}
-	m.RegisterRegexpResponder("GET", regexpValues, m.record(jsonResponder(200, strings.Repeat("v", 1000))))
+	var wg sync.WaitGroup
 	for i := range 500 {
-		if _, err := cache.Get(t.Context(), "k"+strconv.Itoa(i)); err != nil {
-			t.Fatal(err)
-		}
+		wg.Go(func() {
+			if _, err := cache.Get(t.Context(), "k"+strconv.Itoa(i)); err != nil {
+				t.Error(err)
+			}
+		})
 	}
+	wg.Wait()
 	for range 100 {
 		cache.Get(t.Context(), "k0") // gives the cache's maintenance time to run
 	}
@@ -303,7 +308,7 @@ func TestCacheOwnWrites(t *testing.T) {
 func TestCacheValuesAreCopies(t *testing.T) {
 	t.Parallel()
 	cache, m := cacheOn(t, nil)
-	m.on("GET", vkValueURL("k"), jsonResponder(200, "value"))
+	m.on("POST", vkBulkGetURL, bulkResponder(values(map[string]string{"k": "value"})))
 	v, _ := cache.Get(t.Context(), "k")
 	copy(v, "XXXXX")
 	if v2, _ := cache.Get(t.Context(), "k"); !bytes.Equal(v2, []byte("value")) {
@@ -311,21 +316,22 @@ func TestCacheValuesAreCopies(t *testing.T) {
 	}
 }
 
-// TestCacheGetWithMetadata: one load (two requests) then hits.
+// TestCacheGetWithMetadata: one load (one bulk get with metadata) then hits.
 func TestCacheGetWithMetadata(t *testing.T) {
 	t.Parallel()
 	cache, m := cacheOn(t, nil)
 	var n atomic.Int32
-	m.on("GET", vkValueURL("k"), counted(&n, jsonResponder(200, "v")))
-	m.on("GET", vkMetaURL("k"), counted(&n, jsonResponder(200, envelope(`{"a":1}`))))
+	m.on("POST", vkBulkGetURL, counted(&n, bulkResponder(func(string) *kvItem {
+		return &kvItem{Value: "v", Metadata: json.RawMessage(`{"a":1}`), Expiration: 4102444800}
+	})))
 	for range 3 {
 		e, err := cache.GetWithMetadata(t.Context(), "k")
-		if err != nil || string(e.Value) != "v" || string(e.Metadata) != `{"a":1}` {
+		if err != nil || string(e.Value) != "v" || string(e.Metadata) != `{"a":1}` || e.Expiration.Unix() != 4102444800 {
 			t.Fatalf("GetWithMetadata = %+v, %v", e, err)
 		}
 	}
-	if n.Load() != 2 {
-		t.Errorf("%d requests, want 2", n.Load())
+	if n.Load() != 1 {
+		t.Errorf("%d requests, want 1", n.Load())
 	}
 }
 
@@ -333,7 +339,7 @@ func TestCacheGetWithMetadata(t *testing.T) {
 func TestCacheGetJSON(t *testing.T) {
 	t.Parallel()
 	cache, m := cacheOn(t, nil)
-	m.on("GET", vkValueURL("k"), jsonResponder(200, "not json"))
+	m.on("POST", vkBulkGetURL, bulkResponder(values(map[string]string{"k": "not json"})))
 	var f flags
 	for range 2 { // from KV, then from memory
 		if err := cache.GetJSON(t.Context(), "k", &f); !errors.As(err, new(*workerskv.ValueError)) {
@@ -353,12 +359,12 @@ func TestCacheRefreshAhead(t *testing.T) {
 		cache, m := cacheOn(t, &workerskv.CacheOptions{TTL: time.Minute, RefreshAhead: 20 * time.Second})
 		var n atomic.Int32
 		release := make(chan struct{})
-		m.on("GET", vkValueURL("k"), func(req *http.Request) (*http.Response, error) {
+		m.on("POST", vkBulkGetURL, func(req *http.Request) (*http.Response, error) {
 			if n.Add(1) == 1 {
-				return jsonResponder(200, "v1")(req)
+				return bulkResponder(values(map[string]string{"k": "v1"}))(req)
 			}
 			<-release
-			return jsonResponder(200, "v2")(req)
+			return bulkResponder(values(map[string]string{"k": "v2"}))(req)
 		})
 		cache.Get(t.Context(), "k")
 		time.Sleep(45 * time.Second)
@@ -366,6 +372,7 @@ func TestCacheRefreshAhead(t *testing.T) {
 		if v, err := cache.Get(t.Context(), "k"); err != nil || string(v) != "v1" {
 			t.Fatalf("Get during the reload = %q, %v; want the cached v1", v, err)
 		}
+		time.Sleep(time.Second) // the reload's bulk get gathers, then is sent
 		synctest.Wait()
 		if n.Load() != 2 {
 			t.Fatalf("%d requests, want a background reload", n.Load())
@@ -385,9 +392,9 @@ func TestCacheClose(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		cache, m := cacheOn(t, &workerskv.CacheOptions{TTL: time.Minute, RefreshAhead: 30 * time.Second})
 		var n atomic.Int32
-		m.on("GET", vkValueURL("k"), func(req *http.Request) (*http.Response, error) {
+		m.on("POST", vkBulkGetURL, func(req *http.Request) (*http.Response, error) {
 			if n.Add(1) == 1 {
-				return jsonResponder(200, "v1")(req)
+				return bulkResponder(values(map[string]string{"k": "v1"}))(req)
 			}
 			<-req.Context().Done() // a reload that never ends by itself
 			return nil, req.Context().Err()
@@ -395,7 +402,11 @@ func TestCacheClose(t *testing.T) {
 		cache.Get(t.Context(), "k")
 		time.Sleep(40 * time.Second)
 		cache.Get(t.Context(), "k") // starts the reload
+		time.Sleep(time.Second)
 		synctest.Wait()
+		if n.Load() != 2 {
+			t.Fatalf("%d requests, want the reload in flight", n.Load())
+		}
 		cache.Close() // returns only once the reload is over; synctest fails the test if it never is
 		if v, err := cache.Get(t.Context(), "k"); err != nil || string(v) != "v1" {
 			t.Fatalf("Get after Close = %q, %v", v, err)

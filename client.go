@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hashicorp/go-retryablehttp"
 	"golang.org/x/time/rate"
 
 	"github.com/workerskv/workerskv/internal/pathseg"
@@ -39,7 +38,10 @@ type Client struct {
 
 // core is what copies made by WithAccount share.
 type core struct {
-	http         *retryablehttp.Client
+	// httpClient is the caller's http.Client (a copy), around our transport; each request makes its
+	// own retryablehttp.Client over it (see reqState.do).
+	httpClient   *http.Client
+	maxRetries   int
 	base         *url.URL
 	userAgent    string
 	logger       *slog.Logger
@@ -48,6 +50,8 @@ type core struct {
 	backoffMax   time.Duration
 	// auth holds the credentials, one pointer further from Client than core is.
 	auth *credentials
+	// budget is what the server said about the rate limit: lockout and pace.
+	budget *budget
 	// basePath is the base URL's escaped path, trimmed from request paths in errors and logs.
 	basePath string
 }
@@ -107,6 +111,8 @@ func newClient(cfg *config) (*Client, error) {
 		userAgent:    ua,
 		logger:       logger,
 		maxRetryWait: cfg.maxRetryWait,
+		maxRetries:   min(cfg.maxRetries, math.MaxInt32),
+		budget:       newBudget(cfg.maxRetryWait, staticLimiter(cfg)),
 		backoffMin:   cfg.backoffMin,
 		backoffMax:   cfg.backoffMax,
 	}
@@ -119,7 +125,7 @@ func newClient(cfg *config) (*Client, error) {
 	auth.headers = append(auth.headers, header{"User-Agent", []string{ua}})
 	co.auth = auth
 	co.basePath = base.EscapedPath()
-	co.http = co.newRetryClient(cfg)
+	co.httpClient = co.newHTTPClient(cfg)
 	c := &Client{core: co, accountID: cfg.accountID}
 	c.wire()
 	return c, nil
@@ -145,9 +151,9 @@ func parseBaseURL(s string) (*url.URL, error) {
 	return u, nil
 }
 
-// newRetryClient builds the retrying transport by hand: no stderr logger, errors passed through with the
-// last response, our own retry policy and backoff, and a copy of the caller's http.Client.
-func (co *core) newRetryClient(cfg *config) *retryablehttp.Client {
+// newHTTPClient returns a copy of the caller's http.Client (or a new one) whose transport passes each
+// attempt through the budget and the debug log, and which never sends credentials to another origin.
+func (co *core) newHTTPClient(cfg *config) *http.Client {
 	var hc http.Client
 	if cfg.httpClient != nil {
 		hc = *cfg.httpClient
@@ -158,30 +164,23 @@ func (co *core) newRetryClient(cfg *config) *retryablehttp.Client {
 	if base == nil {
 		base = http.DefaultTransport
 	}
-	var limiter *rate.Limiter
-	if cfg.rateN > 0 {
-		// A token bucket lets burst+rate*per requests through in any window of length per; keep that
-		// within n.
-		burst := max(1, cfg.rateN/20)
-		perSecond := float64(cfg.rateN-burst) / cfg.ratePer.Seconds()
-		if cfg.rateN == burst {
-			perSecond = float64(cfg.rateN) / cfg.ratePer.Seconds() / 2
-		}
-		limiter = rate.NewLimiter(rate.Limit(perSecond), burst)
-	}
-	hc.Transport = &transport{base: base, limiter: limiter, logger: co.logger}
+	hc.Transport = &transport{base: base, budget: co.budget, logger: co.logger}
 	hc.CheckRedirect = stripCredentialsOnRedirect(hc.CheckRedirect)
-	return &retryablehttp.Client{
-		HTTPClient:     &hc,
-		RetryWaitMin:   cfg.backoffMin,
-		RetryWaitMax:   cfg.backoffMax,
-		RetryMax:       min(cfg.maxRetries, math.MaxInt32),
-		CheckRetry:     co.checkRetry,
-		Backoff:        co.backoff,
-		ErrorHandler:   retryablehttp.PassthroughErrorHandler,
-		RequestLogHook: countAttempt,
-		PrepareRetry:   co.prepareRetry,
+	return &hc
+}
+
+// staticLimiter is WithRateLimit's limiter, or nil. A token bucket lets burst+rate*per requests
+// through in any window of length per; it keeps that within n.
+func staticLimiter(cfg *config) *rate.Limiter {
+	if cfg.rateN <= 0 {
+		return nil
 	}
+	burst := max(1, cfg.rateN/20)
+	perSecond := float64(cfg.rateN-burst) / cfg.ratePer.Seconds()
+	if cfg.rateN == burst {
+		perSecond = float64(cfg.rateN) / cfg.ratePer.Seconds() / 2
+	}
+	return rate.NewLimiter(rate.Limit(perSecond), burst)
 }
 
 // WithAccount returns a copy of c that addresses account id, sharing c's transport, credentials,

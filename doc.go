@@ -65,9 +65,28 @@
 // honoured up to [WithMaxRetryWait]; a longer wait, or one past the context's deadline, ends the retries
 // at once with the error's RetryAfter set. Creating a namespace is retried only when the request never
 // reached the server, or on 429. An upload from a reader that cannot seek is sent once.
-// Cloudflare allows 1,200 API requests per 5 minutes and locks a client out for 5 minutes when it
-// crosses that: a [Cache] keeps reads of the same keys far below it, and [WithRateLimit] paces
-// requests on the client side.
+// When a call ran out of time its error matches [context.DeadlineExceeded] and still names the last
+// real cause (a dial error, say) and the number of attempts.
+//
+// Cloudflare allows 1,200 API requests per 5 minutes per user, shared by every replica of a service
+// and by the team's other tools, and locks the user out for 5 minutes when they are crossed. So a
+// [Client] remembers what the server said, for all its goroutines and the copies [Client.WithAccount]
+// makes:
+//   - After a 429 with Retry-After, or a Ratelimit header with no budget left, it sends nothing until
+//     the reset. A call made meanwhile waits for the reset if it is within [WithMaxRetryWait] and the
+//     context's deadline; otherwise it fails at once, with nothing sent, with an [*APIError] of status
+//     429 that matches [ErrRateLimited], has RetryAfter set, and says the refusal is local.
+//   - It reads the Ratelimit header, "default";r=<requests left>;t=<seconds until the window resets>
+//     (the first item's r and t, whole numbers), and Ratelimit-Policy, "default";q=<quota>;w=<window
+//     seconds>. It keeps a reserve of 5% of the quota (at least one request) for the rest of the fleet
+//     and the team's tools, and spreads the remaining requests above it evenly over the rest of the
+//     window, allowing a burst of a twentieth of them. A call whose turn is further away than
+//     WithMaxRetryWait, or past its deadline, fails at once as in a lockout. With the reserve reached
+//     the client waits for the reset as for a lockout. A missing or malformed header changes nothing: the client is then paced only
+//     by [WithRateLimit], which is always a ceiling on top of the server's pace.
+//
+// A [Cache] keeps reads of the same keys far below the limit, batches misses into bulk reads, and
+// serves its last values while the API refuses.
 //
 // # Pagination
 //

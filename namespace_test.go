@@ -149,11 +149,13 @@ func TestKVGetWithMetadata(t *testing.T) {
 	}
 }
 
-// TestKVGetWithMetadataConcurrent: the two requests are in flight at the same time, and when one fails
-// its error is returned and the other is not waited for.
+// TestKVGetWithMetadataConcurrent: for a binary value, the two requests are in flight at the same
+// time, and when one fails its error is returned and the other is not waited for.
 func TestKVGetWithMetadataConcurrent(t *testing.T) {
 	t.Parallel()
+	// A binary value: the bulk get refuses it, and the value and metadata are read apart.
 	both := func(m *mockServer, value, meta httpmock.Responder) {
+		m.on("POST", vkBulkGetURL, jsonResponder(400, failure(10029, "bulk get keys: 'At least one of the requested keys corresponds to a non-text value'")))
 		m.on("GET", vkValueURL("k"), value)
 		m.on("GET", vkMetaURL("k"), meta)
 	}

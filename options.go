@@ -130,7 +130,9 @@ func WithBackoff(min, max time.Duration) Option {
 
 // WithMaxRetryWait caps how long the client waits when the server asks it to with Retry-After (default
 // 60s). A longer wait, or one that would pass the context's deadline, ends the retries at once with an
-// [*APIError] whose RetryAfter says how long the server asked for.
+// [*APIError] whose RetryAfter says how long the server asked for. The same cap applies to a call made
+// while the client is locked out by the rate limit: it waits for the reset within the cap, and
+// otherwise fails at once without sending anything.
 func WithMaxRetryWait(d time.Duration) Option {
 	return func(c *config) {
 		if d < 0 {
@@ -145,7 +147,9 @@ func WithMaxRetryWait(d time.Duration) Option {
 // them, retries included. Cloudflare allows 1,200 requests per 5 minutes per user or token, and a client
 // that crosses it is refused (HTTP 429) for the next 5 minutes, so WithRateLimit(1200, 5*time.Minute) is
 // a safe choice for a single process using a token. Copies made by [Client.WithAccount] share the limiter.
-// By default there is no client-side limit.
+// By default there is no static limit. Either way the client also paces itself from the server's
+// Ratelimit header and stops sending during a lockout (see "Retries and rate limits" in the package
+// doc); WithRateLimit is a ceiling on top of that.
 func WithRateLimit(n int, per time.Duration) Option {
 	return func(c *config) {
 		if n <= 0 || per <= 0 {

@@ -3,6 +3,7 @@ package workerskv
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -70,7 +71,7 @@ func (c *Client) exchange(ctx context.Context, r *request) (*http.Response, *req
 		}
 		u.RawQuery = vals.Encode()
 	}
-	st := &reqState{method: r.method, url: u, basePath: co.basePath, noReplay: r.noReplay, unsentOnly: r.unsentOnly}
+	st := &reqState{co: co, method: r.method, url: u, basePath: co.basePath, noReplay: r.noReplay, unsentOnly: r.unsentOnly}
 	ctx = withState(ctx, st)
 	// Build the request around u itself: formatting it to a string and parsing it back would cost
 	// allocations on every call and could only lose the escaping.
@@ -102,15 +103,19 @@ func (c *Client) exchange(ctx context.Context, r *request) (*http.Response, *req
 		h["Accept"] = acceptJSON
 	}
 
-	resp, err := co.http.Do(req)
+	resp, err := st.do(req)
 	if err != nil {
 		if resp != nil {
 			resp.Body.Close()
 		}
-		if ctxErr := ctx.Err(); ctxErr != nil {
-			return nil, nil, fmt.Errorf("workerskv: %s %s: %w", st.method, st.path(), ctxErr)
+		var lockout *lockoutError
+		if errors.As(err, &lockout) {
+			return nil, nil, &APIError{
+				StatusCode: http.StatusTooManyRequests, Errors: []ResponseError{{Message: lockout.Error()}},
+				Method: st.method, Path: st.path(), Attempts: st.attempts - 1, RetryAfter: lockout.wait,
+			}
 		}
-		return nil, nil, fmt.Errorf("workerskv: %s %s after %d attempts: %w", st.method, st.path(), st.attempts, stripURL(err))
+		return nil, nil, st.failure(err)
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return nil, nil, apiError(resp, st)

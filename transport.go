@@ -9,42 +9,35 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/time/rate"
-
 	"github.com/workerskv/workerskv/internal/limits"
 )
 
-// transport wraps the caller's RoundTripper: it paces attempts through the shared rate limiter and logs
-// each one at debug level. It never logs headers or bodies.
+// transport wraps the caller's RoundTripper: it holds each attempt until the client's budget admits it
+// (lockout, pace, static limit), learns from each response what the server says of the rate limit,
+// and logs each attempt at debug level. It never logs headers or bodies.
 type transport struct {
-	base    http.RoundTripper
-	limiter *rate.Limiter
-	logger  *slog.Logger
+	base   http.RoundTripper
+	budget *budget
+	logger *slog.Logger
 }
 
 func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
-	if t.limiter != nil {
-		if err := t.limiter.Wait(ctx); err != nil {
-			if req.Body != nil {
-				req.Body.Close()
-			}
-			if ctx.Err() != nil {
-				return nil, ctx.Err()
-			}
-			return nil, errRateWait
+	if err := t.budget.admit(ctx); err != nil {
+		if req.Body != nil {
+			req.Body.Close()
 		}
+		return nil, err
 	}
-	// The clock is read only for the debug log.
+	// The duration is measured only for the debug log.
 	debug := t.logger.Enabled(ctx, slog.LevelDebug)
 	var start time.Time
 	if debug {
 		start = time.Now()
 	}
 	resp, err := t.base.RoundTrip(req)
-	if resp != nil && resp.Request == nil {
-		// The retry policy finds its state through resp.Request; not every RoundTripper sets it.
-		resp.Request = req
+	if resp != nil {
+		t.budget.observe(resp.StatusCode, resp.Header, time.Now())
 	}
 	if resp != nil && (resp.StatusCode < 200 || resp.StatusCode > 299) {
 		redactCredentials(resp, req.Header)
@@ -55,7 +48,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	attrs := []slog.Attr{
 		slog.String("method", req.Method),
 		slog.String("path", req.URL.EscapedPath()),
-		slog.Int("attempt", stateOf(ctx).attempts),
+		slog.Int("attempt", attemptOf(ctx)),
 		slog.Duration("duration", time.Since(start)),
 	}
 	if err != nil {

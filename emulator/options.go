@@ -99,8 +99,10 @@ func WithConsistencyDelay(d time.Duration) Option {
 
 // WithAPIRateLimit turns on Cloudflare's account API rate limit: each
 // credential (a bearer token, or an X-Auth-Key and X-Auth-Email pair) may make
-// n requests per window of length per, measured on the emulator's clock.
-// Cloudflare's limit is 1,200 requests per 5 minutes:
+// n requests per window of length per, measured on the emulator's clock. The
+// budget is per credential, as Cloudflare's is per user: clients that share a
+// token (the replicas of a service) share one budget. Cloudflare's limit is
+// 1,200 requests per 5 minutes:
 //
 //	emulator.WithAPIRateLimit(1200, 5*time.Minute)
 //
