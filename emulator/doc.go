@@ -1,7 +1,8 @@
 // Package emulator is a faithful emulator of the Cloudflare Workers KV REST
-// API, for tests and local development. Its state is in memory (New) or, with
-// Open, persisted to a directory across restarts; cmd/kvemulator serves it
-// as a standalone server.
+// API, for tests and local development. Its state is in memory (New) or,
+// with NewDurable, kept in a Durable across restarts; the kvemulator command
+// serves it as a standalone server, with -data DIR keeping the state in a
+// file.
 //
 // New returns an *Emulator, an http.Handler that serves the API from the
 // root of its server, so clients use http://host:port/client/v4 as their
@@ -115,7 +116,7 @@
 //     lockout ends> and Ratelimit-Policy: "default";q=<n>;w=<per in seconds>,
 //     seconds rounded up. Uncounted responses carry neither.
 //
-// The budgets live in memory (with Open too: a restart gives every
+// The budgets live in memory (with NewDurable too: a restart gives every
 // credential a whole budget), one small record per accepted credential, so
 // unknown tokens cannot grow them.
 //
@@ -304,17 +305,19 @@
 //
 // # Persistence
 //
-// Open(dir) keeps the state in a bbolt file, dir/kv.db: a bucket of
-// namespaces (ID to title, per account) and, per namespace, a bucket of keys
-// holding each key's value, metadata, expiration and, in eventual-consistency
-// mode, its pending versions. Each change is committed (and fsynced) before
-// it is applied in memory and answered, changes made concurrently sharing
-// one transaction and one sync, so an acknowledged write is never lost and
-// concurrent writers do not wait for one sync each; a change that cannot be
-// written fails with 500 and changes nothing. Open loads the file into the
-// B-trees in one pass, dropping entries that have expired, so the reopened
-// emulator has the same namespaces, IDs, titles, keys, order, metadata and
-// expirations. Only one Emulator can have a directory open at a time. Close
-// closes the file once pending changes are committed (and does nothing for
-// an in-memory Emulator); stop serving before calling it.
+// NewDurable(d) keeps the state in d, a Durable: a catalog of namespaces
+// (account, ID, title) and, per namespace, one record per key holding its
+// value, metadata, expiration and, in eventual-consistency mode, its pending
+// versions. The emulator decides what the records hold and d stores them:
+// each change is committed to d (and synced) before it is applied in memory
+// and answered, changes made concurrently sharing one commit, so an
+// acknowledged write is never lost and concurrent writers do not wait for
+// one sync each; a change that cannot be committed fails with 500 and
+// changes nothing. NewDurable loads d into the B-trees in one pass, dropping
+// entries that have expired, so the new emulator has the same namespaces,
+// IDs, titles, keys, order, metadata and expirations. Close closes d once
+// pending changes are committed (and does nothing for an in-memory
+// Emulator); stop serving before calling it. The kvemulator command's -data
+// DIR is a Durable over a bbolt file, DIR/kv.db; it is not part of this
+// module, so that the library's users do not link a database.
 package emulator

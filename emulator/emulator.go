@@ -6,14 +6,13 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
-
-	bolt "go.etcd.io/bbolt"
 )
 
-// Emulator is a stateful Workers KV REST API, in memory (New) or persisted
-// to a directory (Open). It is an http.Handler serving
+// Emulator is a stateful Workers KV REST API, in memory (New) or kept in a
+// Durable (NewDurable). It is an http.Handler serving
 // /client/v4/accounts/{account_id}/storage/kv/... from the root of its
 // server, so a client uses http://host:port/client/v4 as its base URL. It is
 // safe for concurrent use.
@@ -28,7 +27,10 @@ type Emulator struct {
 	counters faultCounters
 	rays     atomic.Uint64
 	rayBase  uint64
-	db       *bolt.DB // the state file when made by Open; nil in memory
+	durable  Durable // the storage when made by NewDurable; nil in memory
+
+	closeOnce sync.Once // Close closes durable once
+	closeErr  error     // what closing durable returned
 
 	// bulkSlots holds a token for each bulk write body being read and
 	// decoded (see bulkWrite): its capacity bounds their memory.

@@ -127,7 +127,7 @@ func WithConsistencyDelay(d time.Duration) Option {
 //	Ratelimit-Policy: "default";q=<n>;w=<per in seconds>
 //
 // with t the seconds until the lockout ends on a 429; seconds are rounded up.
-// The budgets are kept in memory (with Open too), one small record per
+// The budgets are kept in memory (with NewDurable too), one small record per
 // accepted credential. An n or per of zero or less turns the limit off, which
 // is the default; the last WithAPIRateLimit given wins.
 func WithAPIRateLimit(n int, per time.Duration) Option {

@@ -37,8 +37,8 @@ import (
 // time of a write are inputs), so a persistence layer restores state by
 // calling the same methods again with no journal set. Removing expired
 // entries is not a mutation: it follows from the recorded expirations and
-// the clock. persist.go's boltJournal, set by Open, is the journal that keeps
-// state on disk; New sets none.
+// the clock. durable.go's durableJournal, set by NewDurable, is the journal
+// that keeps state in a Durable; New sets none.
 
 // opKind names the kind of a mutation.
 type opKind uint8

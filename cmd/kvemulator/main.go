@@ -51,7 +51,7 @@ package main
 import (
 	"os"
 
-	"github.com/workerskv/workerskv/internal/emulatorcmd"
+	"github.com/workerskv/workerskv/cmd/internal/emulatorcmd"
 )
 
 func main() { emulatorcmd.Main("kvemulator", os.Args[1:]) }

@@ -6,7 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/workerskv/workerskv/internal/emulatorcmd"
+	"github.com/workerskv/workerskv/cmd/internal/emulatorcmd"
 )
 
 func (a *app) emulatorCommand() *cobra.Command {

@@ -20,6 +20,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/workerskv/workerskv/cmd/internal/persist"
 	"github.com/workerskv/workerskv/emulator"
 )
 
@@ -184,7 +185,7 @@ func Run(ctx context.Context, name string, args []string, stdout, stderr io.Writ
 	var e *emulator.Emulator
 	storage := "in memory (use -data DIR to persist)"
 	if *data != "" {
-		if e, err = emulator.Open(*data, opts...); err != nil {
+		if e, err = persist.Open(*data, opts...); err != nil {
 			return errors.Join(err, ln.Close())
 		}
 		storage = *data

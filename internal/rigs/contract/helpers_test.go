@@ -10,7 +10,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/workerskv/workerskv/internal/contract"
+	"github.com/workerskv/workerskv/internal/rigs/contract"
 )
 
 const (
@@ -37,7 +37,7 @@ var (
 // loadSpec loads the repository's copy of the KV schema once per test binary.
 func loadSpec(t testing.TB) *contract.Spec {
 	t.Helper()
-	specOnce.Do(func() { spec, specErr = contract.Load("../../testdata/kv-openapi.json") })
+	specOnce.Do(func() { spec, specErr = contract.Load("../../../testdata/kv-openapi.json") })
 	if specErr != nil {
 		t.Fatalf("Load: %v", specErr)
 	}

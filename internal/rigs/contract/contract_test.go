@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/workerskv/workerskv/internal/contract"
+	"github.com/workerskv/workerskv/internal/rigs/contract"
 )
 
 // exchange is one request and, if status is not 0, its response.

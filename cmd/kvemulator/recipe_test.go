@@ -1,6 +1,7 @@
-// Package ci holds the shell recipe of docs/ci.md (emulator.sh and
-// example.sh) and the test that runs it.
-package ci
+// The shell recipe of docs/ci.md (docs/ci/emulator.sh and docs/ci/example.sh)
+// is tested here, with the command it runs.
+
+package main
 
 import (
 	"bytes"
@@ -30,7 +31,7 @@ func need(t *testing.T, name string) string {
 }
 
 // TestShellRecipe runs docs/ci/example.sh, as docs/ci.md shows it, against
-// a freshly built kvemulator: it starts the emulator with emulator.sh, waits
+// a freshly built kvemulator (this package): it starts the emulator with emulator.sh, waits
 // until it answers, creates and lists a namespace with curl, and stops it
 // with SIGTERM; the emulator must exit with status 0.
 func TestShellRecipe(t *testing.T) {
@@ -40,12 +41,12 @@ func TestShellRecipe(t *testing.T) {
 
 	tmp := t.TempDir()
 	bin := filepath.Join(tmp, "kvemulator")
-	build := exec.CommandContext(t.Context(), goTool, "build", "-o", bin, "github.com/workerskv/workerskv/cmd/kvemulator")
+	build := exec.CommandContext(t.Context(), goTool, "build", "-o", bin, ".")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("building kvemulator: %v\n%s", err, out)
 	}
 
-	script, err := filepath.Abs("example.sh")
+	script, err := filepath.Abs(filepath.Join("..", "..", "docs", "ci", "example.sh"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,8 +1,7 @@
-package emulator_test
+package persist_test
 
 import (
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -13,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/workerskv/workerskv/cmd/internal/persist"
 	"github.com/workerskv/workerskv/emulator"
 )
 
@@ -21,7 +21,7 @@ import (
 func openHarness(t testing.TB, dir string, start time.Time, opts ...emulator.Option) *harness {
 	t.Helper()
 	clock := emulator.NewFakeClock(start)
-	e, err := emulator.Open(dir, append([]emulator.Option{emulator.WithClock(clock)}, opts...)...)
+	e, err := persist.Open(dir, append([]emulator.Option{emulator.WithClock(clock)}, opts...)...)
 	if err != nil {
 		t.Fatalf("Open(%s): %v", dir, err)
 	}
@@ -287,7 +287,7 @@ func TestPersistAccounts(t *testing.T) {
 func TestOpenErrors(t *testing.T) {
 	dir := t.TempDir()
 	h := openHarness(t, dir, epoch)
-	if e, err := emulator.Open(dir); err == nil {
+	if e, err := persist.Open(dir); err == nil {
 		_ = e.Close()
 		t.Fatal("a second Open of a directory in use succeeded")
 	}
@@ -297,20 +297,10 @@ func TestOpenErrors(t *testing.T) {
 	if err := os.WriteFile(file, []byte("x"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := emulator.Open(file); err == nil {
+	if _, err := persist.Open(file); err == nil {
 		t.Fatal("Open of a file, not a directory, succeeded")
 	}
-	if _, err := emulator.Open(""); err == nil {
+	if _, err := persist.Open(""); err == nil {
 		t.Fatal("Open without a directory succeeded")
 	}
-}
-
-func TestCloseInMemory(t *testing.T) {
-	e := emulator.New()
-	if err := e.Close(); err != nil {
-		t.Fatalf("Close of an in-memory emulator: %v", err)
-	}
-	var list json.RawMessage
-	h := &harness{t: t, e: e}
-	wantOK(t, h.do(http.MethodGet, nsBase, nil), &list)
 }

@@ -1,4 +1,4 @@
-package emulator_test
+package persist_test
 
 import (
 	"bufio"
@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/workerskv/workerskv/cmd/internal/persist"
 	"github.com/workerskv/workerskv/emulator"
 )
 
@@ -29,14 +30,14 @@ const crashDirEnv = "WORKERSKV_CRASH_TEST_DIR"
 const crashAddrPrefix = "crash-test-server "
 
 // TestCrashServerProcess is not a test: run by TestCrashKeepsAcknowledgedWrites
-// in a child process, it serves Open(dir) on 127.0.0.1 until it is killed or
+// in a child process, it serves persist.Open(dir) on 127.0.0.1 until it is killed or
 // its standard input is closed.
 func TestCrashServerProcess(t *testing.T) {
 	dir := os.Getenv(crashDirEnv)
 	if dir == "" {
 		t.Skip("helper process of TestCrashKeepsAcknowledgedWrites")
 	}
-	e, err := emulator.Open(dir)
+	e, err := persist.Open(dir)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,7 +15,7 @@ import (
 
 	"github.com/workerskv/workerskv"
 	"github.com/workerskv/workerskv/emulator"
-	"github.com/workerskv/workerskv/internal/contract"
+	"github.com/workerskv/workerskv/internal/rigs/contract"
 	"github.com/workerskv/workerskv/kvtest"
 )
 
@@ -28,7 +28,7 @@ var (
 func loadSpec(t testing.TB) *contract.Spec {
 	t.Helper()
 	specOnce.Do(func() {
-		spec, specErr = contract.Load(filepath.Join("..", "..", "testdata", "kv-openapi.json"))
+		spec, specErr = contract.Load(filepath.Join("..", "..", "..", "testdata", "kv-openapi.json"))
 	})
 	if specErr != nil {
 		t.Fatal(specErr)

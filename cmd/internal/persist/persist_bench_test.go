@@ -1,4 +1,4 @@
-package emulator_test
+package persist_test
 
 import (
 	"bytes"
@@ -12,16 +12,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/workerskv/workerskv/cmd/internal/persist"
 	"github.com/workerskv/workerskv/emulator"
 )
 
 // BenchmarkPersistPut measures PUTs of 100-byte values per second over
-// loopback HTTP, for an emulator made by Open (disk) and one made by New
+// loopback HTTP, for an emulator made by persist.Open (disk) and one made by New
 // (memory), with 1, 8 and 64 concurrent writers. Each writer writes its own
 // keys, each PUT a new one; b.N PUTs are shared out among the writers. The
 // puts/s metric is b.N over the wall-clock time of the run.
 //
-//	go test -run '^$' -bench BenchmarkPersistPut -count 3 ./emulator
+//	go test -run '^$' -bench BenchmarkPersistPut -count 3 ./internal/persist   # in cmd/
 func BenchmarkPersistPut(b *testing.B) {
 	for _, mode := range []string{"disk", "memory"} {
 		for _, writers := range []int{1, 8, 64} {
@@ -29,7 +30,7 @@ func BenchmarkPersistPut(b *testing.B) {
 				var e *emulator.Emulator
 				if mode == "disk" {
 					var err error
-					if e, err = emulator.Open(b.TempDir()); err != nil {
+					if e, err = persist.Open(b.TempDir()); err != nil {
 						b.Fatal(err)
 					}
 				} else {
