@@ -44,10 +44,10 @@ type BulkOptions struct {
 	Concurrency int
 	// Progress, if set, is called after each finished request, never concurrently.
 	Progress func(BulkProgress)
-	// Retries is how many times keys the API reports in unsuccessful_keys are sent again, with backoff:
+	// Resends is how many times keys the API reports in unsuccessful_keys are sent again, with backoff:
 	// 0 means the default (3), and [NoRetries] (or any negative count) means none. Each request is also
 	// retried on its own as the client's [WithMaxRetries] says.
-	Retries int
+	Resends int
 }
 
 // BulkProgress reports how far a bulk job has come.
@@ -83,10 +83,10 @@ func (o *BulkOptions) normalized() BulkOptions {
 		n.Concurrency = 4
 	}
 	switch {
-	case n.Retries == 0:
-		n.Retries = 3
-	case n.Retries < 0:
-		n.Retries = 0
+	case n.Resends == 0:
+		n.Resends = 3
+	case n.Resends < 0:
+		n.Resends = 0
 	}
 	return n
 }
@@ -198,4 +198,48 @@ func (s *BulkService) Delete(ctx context.Context, namespaceID string, keys []str
 	}
 	j := newBulkJob(s.client, http.MethodPost, s.client.nsPath(namespaceID, "bulk", "delete"), withTotal(opts, len(keys)))
 	return j.run(ctx, j.indexed(len(keys), limits.MaxBulkDeleteItems, prepare))
+}
+
+// DeleteSeq is [BulkService.Delete] for keys that need not fit in memory: it reads keys from seq as it
+// sends them, 10,000 per request, holding at most a few requests' worth at a time. An error from seq,
+// or a key that fails validation, stops the job: requests already sent are completed, and the error is
+// returned with the result. Keys read from seq are accounted for in the result, keys not yet read are
+// not. Progress reports carry Total -1.
+func (s *BulkService) DeleteSeq(ctx context.Context, namespaceID string, seq iter.Seq2[string, error], opts *BulkOptions) (*BulkResult, error) {
+	if err := validateNamespaceID(namespaceID); err != nil {
+		return nil, err
+	}
+	j := newBulkJob(s.client, http.MethodPost, s.client.nsPath(namespaceID, "bulk", "delete"), opts)
+	return j.run(ctx, func(ctx context.Context, emit func(*chunk, bool) bool) error {
+		b := chunker{maxItems: limits.MaxBulkDeleteItems, maxBytes: limits.MaxBulkWriteBytes}
+		stop := func(more ...string) {
+			if c := b.rest(); c != nil {
+				j.unconfirmed(c.keys)
+			}
+			j.unconfirmed(more)
+		}
+		for key, err := range seq {
+			if err != nil {
+				stop()
+				return fmt.Errorf("workerskv: bulk input: %w", err)
+			}
+			if ctx.Err() != nil {
+				stop(key)
+				return nil
+			}
+			e, err := keyEncoding(key)
+			if err != nil {
+				stop()
+				return err
+			}
+			if full := b.add(&e, 0); full != nil && !emit(full, false) {
+				stop()
+				return nil
+			}
+		}
+		if c := b.rest(); c != nil {
+			emit(c, true)
+		}
+		return nil
+	})
 }

@@ -25,7 +25,7 @@ type bulkGetResult struct {
 // opts.Concurrency at a time. Keys that do not exist are absent from the map, so a missing key is told
 // apart from an empty value with the comma-ok idiom. The API serves only text values this way: read
 // binary values with [ValuesService.Get].
-func (s *BulkService) Get(ctx context.Context, namespaceID string, keys []string, opts *BulkGetOptions) (map[string]BulkValue, error) {
+func (s *BulkService) Get(ctx context.Context, namespaceID string, keys []string, opts *BulkGetOptions) (map[string]Entry, error) {
 	if err := validateNamespaceID(namespaceID); err != nil {
 		return nil, err
 	}
@@ -46,7 +46,7 @@ func (s *BulkService) Get(ctx context.Context, namespaceID string, keys []string
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	out := make(map[string]BulkValue, len(keys))
+	out := make(map[string]Entry, len(keys))
 	var (
 		mu       sync.Mutex
 		firstErr error
@@ -88,7 +88,7 @@ feed:
 	return out, nil
 }
 
-func (s *BulkService) getBatch(ctx context.Context, namespaceID string, keys []string, o *BulkGetOptions) (map[string]BulkValue, error) {
+func (s *BulkService) getBatch(ctx context.Context, namespaceID string, keys []string, o *BulkGetOptions) (map[string]Entry, error) {
 	if ctx.Err() != nil {
 		return nil, ctx.Err()
 	}
@@ -102,7 +102,7 @@ func (s *BulkService) getBatch(ctx context.Context, namespaceID string, keys []s
 	if err != nil {
 		return nil, err
 	}
-	out := make(map[string]BulkValue, len(res.Values))
+	out := make(map[string]Entry, len(res.Values))
 	for k, raw := range res.Values {
 		if len(raw) == 0 || string(raw) == "null" {
 			continue // missing key
@@ -116,8 +116,8 @@ func (s *BulkService) getBatch(ctx context.Context, namespaceID string, keys []s
 	return out, nil
 }
 
-func decodeBulkValue(raw json.RawMessage, o *BulkGetOptions) (BulkValue, error) {
-	var v BulkValue
+func decodeBulkValue(raw json.RawMessage, o *BulkGetOptions) (Entry, error) {
+	var v Entry
 	if o.WithMetadata {
 		var w struct {
 			Value      json.RawMessage `json:"value"`
@@ -162,16 +162,6 @@ type BulkGetOptions struct {
 	WithMetadata bool
 	// Concurrency is how many requests run at once (default 4).
 	Concurrency int
-}
-
-// BulkValue is one value read by [BulkService.Get].
-type BulkValue struct {
-	// Value is the value's text (type "text") or its JSON (type "json").
-	Value []byte
-	// Metadata is the key's metadata as JSON (nil when it has none, or when not asked for).
-	Metadata json.RawMessage
-	// Expiration is when the key expires (zero when it never does, or when not asked for).
-	Expiration time.Time
 }
 
 // BulkGetType says how [BulkService.Get] returns values.

@@ -146,7 +146,7 @@ func (j *bulkJob) send(ctx context.Context, ch *chunk) {
 			return
 		}
 		ch = ch.subset(failed)
-		if round >= j.opts.Retries {
+		if round >= j.opts.Resends {
 			j.unsuccessful(ch.keys)
 			return
 		}

@@ -367,7 +367,7 @@ func testBulkPutRetriesUnsuccessfulKeys(t *testing.T) {
 		})
 		pairs := []workerskv.BulkPair{{Key: "a"}, {Key: "b", Value: []byte{0xff}}, {Key: "c", Value: []byte("text"), Metadata: map[string]int{"n": 1}}}
 		var last workerskv.BulkProgress
-		res, err := c.Bulk.Put(t.Context(), testNS, pairs, &workerskv.BulkOptions{Retries: tc.retries, Progress: func(p workerskv.BulkProgress) { last = p }})
+		res, err := c.Bulk.Put(t.Context(), testNS, pairs, &workerskv.BulkOptions{Resends: tc.retries, Progress: func(p workerskv.BulkProgress) { last = p }})
 		reqs := m.requests()
 		if err != nil || len(reqs) != tc.requests {
 			t.Fatalf("retries %d: err %v, %d requests, want %d", tc.retries, err, len(reqs), tc.requests)

@@ -16,10 +16,13 @@ import (
 )
 
 // CacheOptions tunes a [Cache]. The zero value (or nil) gives the defaults. Durations and sizes follow
-// the package's convention: 0 means the default, a negative value turns the feature off.
+// the package's convention: 0 means the default, a negative value turns the feature off. TTL and
+// MaxBytes are the exceptions: a cache cannot do without them, so a negative value gives the default,
+// as 0 does.
 type CacheOptions struct {
 	// TTL is how long a value read from KV is served from memory before it is read again, like the
-	// binding's cacheTtl (default 60s). A key that expires in KV sooner is dropped when it expires.
+	// binding's cacheTtl (default 60s; negative: the default too). A key that expires in KV sooner is
+	// dropped when it expires.
 	TTL time.Duration
 	// NegativeTTL is how long a key found missing is remembered as missing, so that reads of keys that
 	// do not exist cannot spend the API's rate limit (default: TTL; negative: not remembered).
@@ -31,7 +34,8 @@ type CacheOptions struct {
 	// again at most every few seconds meanwhile, and past its TTL it is treated as MaxStale says.
 	// By default entries are not reloaded before they expire.
 	RefreshAhead time.Duration
-	// MaxBytes bounds the memory entries use, counting keys, values and metadata (default 64 MiB).
+	// MaxBytes bounds the memory entries use, counting keys, values and metadata (default 64 MiB;
+	// negative: the default too).
 	// When it is reached the entries least likely to be read again are evicted. A value larger than
 	// MaxBytes/16 is returned but never cached.
 	MaxBytes int64

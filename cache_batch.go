@@ -43,7 +43,7 @@ type batchLoad struct {
 	waiters int
 	done    chan struct{}
 	// Set before done is closed: the key's value, whether it exists, or why it was not read.
-	value BulkValue
+	value Entry
 	found bool
 	err   error
 }

@@ -118,7 +118,7 @@ func newBulkKV(t *testing.T, pairs []workerskv.BulkPair, opts ...workerskv.Optio
 	if err != nil {
 		t.Fatal(err)
 	}
-	b.kv = c.Namespace(ns.ID)
+	b.kv = c.KV(ns.ID)
 	if len(pairs) > 0 {
 		if res, err := b.kv.PutMany(t.Context(), pairs, nil); err != nil || len(res.Unsuccessful) > 0 {
 			t.Fatalf("PutMany: %v, %+v", err, res)

@@ -17,7 +17,7 @@ func benchKV(b *testing.B) *workerskv.KV {
 	if err != nil {
 		b.Fatal(err)
 	}
-	kv := srv.Client.Namespace(ns.ID)
+	kv := srv.Client.KV(ns.ID)
 	if err := kv.Put(b.Context(), "small", bytes.Repeat([]byte("v"), 100), nil); err != nil {
 		b.Fatal(err)
 	}

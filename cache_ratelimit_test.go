@@ -85,7 +85,7 @@ func rateLimitedKV(t *testing.T) (*workerskv.KV, *handlerTransport) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	kv := c.Namespace(ns.ID)
+	kv := c.KV(ns.ID)
 	for i := range 20 {
 		if err := kv.Put(t.Context(), "hot/"+strconv.Itoa(i), []byte(`{"on":true}`), nil); err != nil {
 			t.Fatal(err)

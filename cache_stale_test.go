@@ -358,7 +358,7 @@ func TestCacheStaleLockoutWhileWaiting(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		c, m := setup(t)
-		cache := workerskv.NewCache(c.Namespace(testNS), &workerskv.CacheOptions{TTL: time.Minute})
+		cache := workerskv.NewCache(c.KV(testNS), &workerskv.CacheOptions{TTL: time.Minute})
 		defer cache.Close()
 		release := make(chan struct{})
 		var n atomic.Int32
@@ -382,7 +382,7 @@ func TestCacheStaleLockoutWhileWaiting(t *testing.T) {
 		if len(got) != 0 {
 			t.Fatalf("the read did not wait for the reload: %q", <-got)
 		}
-		if _, err := c.Namespace(testNS).Get(t.Context(), "other"); !errors.Is(err, workerskv.ErrRateLimited) {
+		if _, err := c.KV(testNS).Get(t.Context(), "other"); !errors.Is(err, workerskv.ErrRateLimited) {
 			t.Fatalf("Get(other) = %v, want the 429 that locks the client out", err)
 		}
 		time.Sleep(time.Second)

@@ -22,7 +22,7 @@ import (
 func cacheOn(t *testing.T, opts *workerskv.CacheOptions, clientOpts ...workerskv.Option) (*workerskv.Cache, *mockServer) {
 	t.Helper()
 	c, m := setup(t, clientOpts...)
-	cache := workerskv.NewCache(c.Namespace(testNS), opts)
+	cache := workerskv.NewCache(c.KV(testNS), opts)
 	t.Cleanup(func() { cache.Close() })
 	return cache, m
 }

@@ -223,7 +223,7 @@ func (c *Client) String() string {
 // GoString is like String, so that %#v does not print credentials either.
 func (c *Client) GoString() string { return c.String() }
 
-// Format prints the client as String does, whatever the verb, for a Client value as well as a
-// pointer: without it fmt prints a Client value's fields, credentials included, for verbs such as %s,
-// %q or %t.
-func (c Client) Format(f fmt.State, _ rune) { _, _ = fmt.Fprint(f, c.String()) }
+// Format prints the client as String does, whatever the verb, so that no verb (%s, %q, %t, ...)
+// prints its fields. A Client is always used through a pointer; a Client value printed by fmt shows
+// its fields' pointers as addresses, and the credentials are one pointer further away than that.
+func (c *Client) Format(f fmt.State, _ rune) { _, _ = fmt.Fprint(f, c.String()) }

@@ -185,7 +185,7 @@ func TestClientStringHidesCredentials(t *testing.T) {
 func TestZeroClientString(t *testing.T) {
 	t.Parallel()
 	var zero workerskv.Client
-	for _, got := range []string{zero.String(), (*workerskv.Client)(nil).String(), fmt.Sprint(zero), fmt.Sprintf("%+v", &zero)} {
+	for _, got := range []string{zero.String(), (*workerskv.Client)(nil).String(), fmt.Sprint(&zero), fmt.Sprintf("%+v", &zero)} {
 		if got != "workerskv.Client{}" {
 			t.Errorf("got %q, want workerskv.Client{}", got)
 		}

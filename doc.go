@@ -1,7 +1,7 @@
 // Package workerskv is a client for the Cloudflare Workers KV REST API.
 //
-// Start with the namespace handle, [KV], from [Client.Namespace]: it has the methods of the Workers KV
-// binding (Get, GetJSON, GetWithMetadata, Put, PutJSON, Delete, List and the many-key forms), so Go
+// Start with the namespace handle, [KV], from [Client.KV]: it has the methods of the Workers KV
+// binding (Get, GetJSON, GetWithMetadata, Put, PutJSON, Delete, List, All and the many-key forms), so Go
 // code reads like a Worker's. A service that reads on every request reads through a [Cache], the
 // binding's cacheTtl in process, which keeps it under the API's rate limit. The services
 // ([Client.Namespaces], [Client.Values], [Client.Keys], [Client.Bulk]) are the full REST mapping.
@@ -17,7 +17,7 @@
 //	if err != nil {
 //		return err
 //	}
-//	kv := c.Namespace(ns.ID)
+//	kv := c.KV(ns.ID)
 //	err = kv.Put(ctx, "theme", []byte("dark"), &workerskv.PutOptions{ExpirationTTL: time.Hour})
 //	if err != nil {
 //		return err
@@ -33,7 +33,7 @@
 //	if err != nil {
 //		return err
 //	}
-//	for key, err := range kv.List(ctx, &workerskv.ListKeysOptions{Prefix: "th"}) {
+//	for key, err := range kv.All(ctx, &workerskv.ListKeysOptions{Prefix: "th"}) {
 //		if err != nil {
 //			return err
 //		}
@@ -88,10 +88,24 @@
 // A [Cache] keeps reads of the same keys far below the limit, batches misses into bulk reads, and
 // serves its last values while the API refuses.
 //
-// # Pagination
+// # Conventions
 //
-// List methods return one page; All methods return an [iter.Seq2] over every item that fetches pages
-// lazily, follows key cursors across empty pages, and stops at the first error or when the loop breaks.
+// Each rule below holds everywhere in the package.
+//
+//   - Pagination: List methods return one page; All methods return an [iter.Seq2] over every item
+//     that fetches pages lazily, follows key cursors across empty pages, and stops at the first error
+//     or when the loop breaks.
+//   - Options: in an [Option] or an option struct, 0 means the default and a negative value turns the
+//     feature off ([NoRetries] for counts). The exceptions say so in their doc: [CacheOptions] TTL
+//     and MaxBytes, which cannot be turned off.
+//   - Retries and resends: a retry sends one failed request again ([WithMaxRetries]); a resend sends
+//     again, in a new request, the keys a bulk write or delete reported unsuccessful
+//     ([BulkOptions].Resends).
+//   - A value with its metadata and expiration is an [Entry], wherever it is read.
+//   - Every method takes a [context.Context] first, and the namespace ID next where one applies; the
+//     handle from [Client.KV] binds the ID.
+//   - An endpoint the package does not wrap is called with [Client.Do], through the same credentials,
+//     pacing, retries and errors.
 //
 // # Testing
 //

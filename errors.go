@@ -23,11 +23,11 @@ var (
 	// HTTP 404.
 	ErrNotFound = errors.New("workerskv: not found")
 	// ErrUnauthorized matches missing or rejected credentials: an unknown or invalid token (HTTP 401,
-	// code 10000), no credentials (HTTP 400, code 9106), code 9109, or any other HTTP 401.
+	// code 10000), no credentials (HTTP 400, code 9106), or any other HTTP 401.
 	ErrUnauthorized = errors.New("workerskv: unauthorized")
 	// ErrForbidden matches valid credentials that may not make the request: a token that lacks the
-	// permission or cannot see the resource (HTTP 403 with code 10000, or code 10037), or any other
-	// HTTP 403.
+	// permission or cannot see the resource (HTTP 403 with code 10000, code 9109 "Unauthorized to
+	// access requested resource", or code 10037), or any other HTTP 403.
 	ErrForbidden = errors.New("workerskv: forbidden")
 	// ErrRateLimited matches a request refused for exceeding a rate limit: code 971 (the account's
 	// 1,200 requests per 5 minutes), or any HTTP 429.
@@ -69,7 +69,7 @@ var codeCategory = map[int]error{
 	10014: ErrConflict,     // namespace title already exists (HTTP 400)
 	10000: ErrUnauthorized, // authentication error (HTTP 401; with 403, a token lacking the permission)
 	9106:  ErrUnauthorized, // missing authentication headers (HTTP 400)
-	9109:  ErrUnauthorized, // invalid access token
+	9109:  ErrForbidden,    // unauthorized to access requested resource: a valid token lacking a permission
 	10037: ErrForbidden,    // token lacks the permission
 	971:   ErrRateLimited,  // please wait and consider throttling (HTTP 429)
 	// Codes of requests the API refuses as malformed. Matched by code, not only by their HTTP 400, so

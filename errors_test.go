@@ -112,6 +112,7 @@ func TestAPIErrorIs(t *testing.T) {
 		{"no credentials 400/9106", 400, 9106, workerskv.ErrUnauthorized},
 		{"token lacks permission 403/10000", 403, 10000, workerskv.ErrForbidden},
 		{"token lacks permission 403/10037", 403, 10037, workerskv.ErrForbidden},
+		{"token lacks permission 403/9109", 403, 9109, workerskv.ErrForbidden},
 		{"account rate limit 429/971", 429, 971, workerskv.ErrRateLimited},
 		{"unknown route 400/7003", 400, 7003, workerskv.ErrInvalidInput},
 		{"unknown route 400/7000", 400, 7000, workerskv.ErrInvalidInput},

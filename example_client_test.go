@@ -104,5 +104,8 @@ func exampleAPI() *httptest.Server {
 		errs := []any{map[string]any{"code": 10013, "message": "namespace not found"}}
 		reply(w, http.StatusNotFound, map[string]any{"errors": errs, "result": nil})
 	})
+	mux.HandleFunc("GET /client/v4/user/tokens/verify", func(w http.ResponseWriter, r *http.Request) {
+		reply(w, http.StatusOK, map[string]any{"result": map[string]any{"id": "tok-1", "status": "active"}})
+	})
 	return httptest.NewServer(mux)
 }

@@ -12,7 +12,7 @@ import (
 )
 
 // exampleHandle returns a handle on a new namespace of an in-process emulator, which stands in for
-// Cloudflare here; with the real API, c.Namespace(id) on a client from NewClientFromEnv.
+// Cloudflare here; with the real API, c.KV(id) on a client from NewClientFromEnv.
 func exampleHandle() (*workerskv.KV, func()) {
 	srv, err := kvtest.Start()
 	if err != nil {
@@ -22,7 +22,7 @@ func exampleHandle() (*workerskv.KV, func()) {
 	if err != nil {
 		log.Fatal(err)
 	}
-	return srv.Client.Namespace(ns.ID), srv.Close
+	return srv.Client.KV(ns.ID), srv.Close
 }
 
 // Values stored as JSON are written with PutJSON and read into a struct with GetJSON, like the

@@ -59,7 +59,7 @@ func ExampleKeysService_All() {
 	client, stop := exampleKV()
 	defer stop()
 	ctx := context.Background()
-	kv := client.Namespace("example-namespace")
+	kv := client.KV("example-namespace")
 	for _, k := range []string{"user:3", "team:1", "user:1", "user:2"} {
 		if err := kv.Put(ctx, k, []byte("v"), nil); err != nil {
 			fmt.Println(err)

@@ -26,19 +26,24 @@ type exportLine struct {
 	Metadata   json.RawMessage `json:"metadata,omitempty"`
 }
 
-// Export writes every key of a namespace, in key order, to w as JSON Lines: one object per key with
-// "key", "value" (base64-encoded with "base64": true when the value is not valid UTF-8, or when that is
-// shorter than escaping it as JSON text), and
+// ExportOptions tunes [BulkService.Export]. The zero value (or nil) exports every key.
+type ExportOptions struct {
+	// Prefix, when set, exports only the keys that start with it: a backup of one part of a
+	// namespace, which [BulkService.Import] reads the same way.
+	Prefix string
+}
+
+// Export writes the keys of a namespace (every key, or those opts selects; opts may be nil), in key
+// order, to w as JSON Lines: one object per key with "key", "value" (base64-encoded with "base64": true
+// when the value is not valid UTF-8, or when that is shorter than escaping it as JSON text), and
 // "expiration" (epoch seconds) and "metadata" when the key has them. It lists keys a page at a time and
 // reads their values in bulk, so memory stays bounded by one page of values. The output is what
 // [BulkService.Import] reads.
-func (s *BulkService) Export(ctx context.Context, namespaceID string, w io.Writer) error {
-	return s.ExportPrefix(ctx, namespaceID, "", w)
-}
-
-// ExportPrefix is [BulkService.Export] for the keys that start with prefix: a backup of one part of a
-// namespace, which [BulkService.Import] reads the same way.
-func (s *BulkService) ExportPrefix(ctx context.Context, namespaceID, prefix string, w io.Writer) error {
+func (s *BulkService) Export(ctx context.Context, namespaceID string, w io.Writer, opts *ExportOptions) error {
+	var prefix string
+	if opts != nil {
+		prefix = opts.Prefix
+	}
 	bw := bufio.NewWriterSize(w, 256<<10)
 	page := make([]Key, 0, limits.MaxListLimit)
 	flush := func() error {
@@ -109,12 +114,12 @@ func (s *BulkService) exportPage(ctx context.Context, namespaceID string, page [
 // values is not text (code 10029), so when that happens the values are read again a batch at a time,
 // and each key of a batch that is refused on its own, which gives its exact bytes. Keys deleted since
 // they were listed are absent from the result.
-func (s *BulkService) exportValues(ctx context.Context, namespaceID string, names []string) (map[string]BulkValue, error) {
+func (s *BulkService) exportValues(ctx context.Context, namespaceID string, names []string) (map[string]Entry, error) {
 	vals, err := s.Get(ctx, namespaceID, names, nil)
 	if err == nil || !isNonTextValue(err) {
 		return vals, err
 	}
-	vals = make(map[string]BulkValue, len(names))
+	vals = make(map[string]Entry, len(names))
 	for start := 0; start < len(names); start += limits.MaxBulkGetItems {
 		batch := names[start:min(start+limits.MaxBulkGetItems, len(names))]
 		got, err := s.Get(ctx, namespaceID, batch, &BulkGetOptions{Concurrency: 1})
@@ -135,7 +140,7 @@ func (s *BulkService) exportValues(ctx context.Context, namespaceID string, name
 			if err != nil {
 				return nil, err
 			}
-			vals[name] = BulkValue{Value: raw}
+			vals[name] = Entry{Value: raw}
 		}
 	}
 	return vals, nil

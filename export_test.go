@@ -64,7 +64,7 @@ func TestExportImportRoundTrip(t *testing.T) {
 	bkCheckComplete(t, "Put", res, err, len(pairs))
 
 	var first bytes.Buffer
-	if err := c.Bulk.Export(ctx, src, &first); err != nil {
+	if err := c.Bulk.Export(ctx, src, &first, nil); err != nil {
 		t.Fatal(err)
 	}
 	exported := first.Bytes()
@@ -106,7 +106,7 @@ func TestExportImportRoundTrip(t *testing.T) {
 		t.Errorf("%d progress reports", reports)
 	}
 	var second bytes.Buffer
-	if err := c.Bulk.Export(ctx, dst.ID, &second); err != nil {
+	if err := c.Bulk.Export(ctx, dst.ID, &second, nil); err != nil {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(second.Bytes(), exported) {
@@ -130,15 +130,15 @@ func TestExportPrefix(t *testing.T) {
 	res, err := c.Bulk.Put(ctx, ns, pairs, nil)
 	bkCheckComplete(t, "Put", res, err, len(pairs))
 	var all, part bytes.Buffer
-	if err := c.Bulk.Export(ctx, ns, &all); err != nil {
+	if err := c.Bulk.Export(ctx, ns, &all, nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Bulk.ExportPrefix(ctx, ns, "b/", &part); err != nil {
+	if err := c.Bulk.Export(ctx, ns, &part, &workerskv.ExportOptions{Prefix: "b/"}); err != nil {
 		t.Fatal(err)
 	}
 	lines := bytes.SplitAfter(all.Bytes(), []byte("\n"))
 	if want := string(lines[1]) + string(lines[2]); part.String() != want {
-		t.Errorf("ExportPrefix(b/) =\n%s\nwant the b/ lines of Export:\n%s", part.String(), want)
+		t.Errorf("Export with Prefix b/ =\n%s\nwant the b/ lines of Export:\n%s", part.String(), want)
 	}
 }
 

@@ -211,7 +211,7 @@ func runFleetInBubble(t *testing.T, sc fleetScenario, mode fleetMode) *fleetRun 
 	if err != nil {
 		t.Fatal(err)
 	}
-	wkv := writer.Namespace(ns.ID)
+	wkv := writer.KV(ns.ID)
 	pairs := make([]workerskv.BulkPair, sc.hotKeys)
 	for i := range pairs {
 		pairs[i] = workerskv.BulkPair{Key: hotKey(i), Value: []byte(`{"v":0}`)}
@@ -226,7 +226,7 @@ func runFleetInBubble(t *testing.T, sc fleetScenario, mode fleetMode) *fleetRun 
 		if mode.noStale {
 			opts.MaxStale = -1
 		}
-		caches[i] = workerskv.NewCache(newClient(i).Namespace(ns.ID), opts)
+		caches[i] = workerskv.NewCache(newClient(i).KV(ns.ID), opts)
 		if mode.oneByOne {
 			workerskv.LoadOneByOne(caches[i])
 		}
@@ -279,7 +279,7 @@ func runFleetInBubble(t *testing.T, sc fleetScenario, mode fleetMode) *fleetRun 
 	if sc.tool {
 		tool := newClient(sc.replicas + 1)
 		workerskv.IgnoreServerLimits(tool)
-		tkv := tool.Namespace(ns.ID)
+		tkv := tool.KV(ns.ID)
 		wg.Go(func() {
 			rng := rand.New(rand.NewPCG(uint64(sc.replicas+1), 0x7001))
 			for _, at := range sc.toolAt {

@@ -14,9 +14,9 @@ import (
 )
 
 // KV is a handle on one namespace, shaped like the Workers KV binding so that Go code reads like a
-// Worker's: it is the first thing to reach for. Get one with [Client.Namespace]:
+// Worker's: it is the first thing to reach for. Get one with [Client.KV]:
 //
-//	kv := client.Namespace(namespaceID)
+//	kv := client.KV(namespaceID)
 //	if err := kv.Put(ctx, "greeting", []byte("hello"), nil); err != nil {
 //		return err
 //	}
@@ -39,8 +39,8 @@ type KV struct {
 	id     string
 }
 
-// Namespace returns a handle on namespace id. It sends nothing; a bad id is reported by each call.
-func (c *Client) Namespace(id string) *KV { return &KV{client: c, id: id} }
+// KV returns a handle on namespace id. It sends nothing; a bad id is reported by each call.
+func (c *Client) KV(id string) *KV { return &KV{client: c, id: id} }
 
 // ID returns the namespace ID.
 func (kv *KV) ID() string { return kv.id }
@@ -61,13 +61,17 @@ func (kv *KV) GetReader(ctx context.Context, key string) (io.ReadCloser, error) 
 	return kv.client.Values.GetReader(ctx, kv.id, key)
 }
 
-// Entry is a value with its metadata and expiration, as [KV.GetWithMetadata] reads it.
+// Entry is a value with its metadata and expiration: what [KV.GetWithMetadata] and [Cache.GetWithMetadata]
+// read, and each value of [BulkService.Get] and [KV.GetMany].
 type Entry struct {
-	// Value is the value's bytes, exactly as written.
+	// Value is the value's bytes, exactly as written; from a bulk get of type [BulkGetJSON], the JSON
+	// the server parsed it into.
 	Value []byte
-	// Metadata is the key's metadata as JSON, nil when it has none.
+	// Metadata is the key's metadata as JSON, nil when it has none (or when a bulk get did not ask for
+	// it).
 	Metadata json.RawMessage
-	// Expiration is when the key expires, the zero time when it never does.
+	// Expiration is when the key expires, the zero time when it never does (or when a bulk get did not
+	// ask for it).
 	Expiration time.Time
 }
 
@@ -246,8 +250,14 @@ func (kv *KV) Delete(ctx context.Context, key string) error {
 	return kv.client.Values.Delete(ctx, kv.id, key)
 }
 
-// List iterates over the namespace's keys; see [KeysService.All]. opts may be nil.
-func (kv *KV) List(ctx context.Context, opts *ListKeysOptions) iter.Seq2[Key, error] {
+// List returns one page of the namespace's keys, like the binding's list; see [KeysService.List].
+// opts may be nil; pass the page's Cursor in opts to read the next page.
+func (kv *KV) List(ctx context.Context, opts *ListKeysOptions) (*KeyPage, error) {
+	return kv.client.Keys.List(ctx, kv.id, opts)
+}
+
+// All iterates over the namespace's keys, every page, lazily; see [KeysService.All]. opts may be nil.
+func (kv *KV) All(ctx context.Context, opts *ListKeysOptions) iter.Seq2[Key, error] {
 	return kv.client.Keys.All(ctx, kv.id, opts)
 }
 
@@ -258,7 +268,7 @@ func (kv *KV) Metadata(ctx context.Context, key string) (json.RawMessage, error)
 
 // GetMany reads many text or JSON values at once, like the binding's get of a list of keys; see
 // [BulkService.Get]. Missing keys are absent from the map. opts may be nil.
-func (kv *KV) GetMany(ctx context.Context, keys []string, opts *BulkGetOptions) (map[string]BulkValue, error) {
+func (kv *KV) GetMany(ctx context.Context, keys []string, opts *BulkGetOptions) (map[string]Entry, error) {
 	return kv.client.Bulk.Get(ctx, kv.id, keys, opts)
 }
 

@@ -60,7 +60,7 @@ func TestKVGetWithMetadataRequests(t *testing.T) {
 			t.Errorf("GetWithMetadata(%q) = %+v, %v; want %+v", tc.key, e, err, tc.want)
 		}
 	}
-	if _, err := workerskv.ClientOf(b.kv).Namespace("00000000000000000000000000000000").GetWithMetadata(ctx, "text"); !errors.Is(err, workerskv.ErrNamespaceNotFound) || errors.Is(err, workerskv.ErrKeyNotFound) {
+	if _, err := workerskv.ClientOf(b.kv).KV("00000000000000000000000000000000").GetWithMetadata(ctx, "text"); !errors.Is(err, workerskv.ErrNamespaceNotFound) || errors.Is(err, workerskv.ErrKeyNotFound) {
 		t.Errorf("wrong namespace: %v, want ErrNamespaceNotFound", err)
 	}
 }
@@ -72,7 +72,7 @@ func TestKVGetWithMetadataWire(t *testing.T) {
 	m.on("POST", vkBulkGetURL, bulkResponder(func(string) *kvItem {
 		return &kvItem{Value: `{"a":1}`, Metadata: json.RawMessage(`{"m":true}`), Expiration: 4102444800}
 	}))
-	e, err := c.Namespace(testNS).GetWithMetadata(t.Context(), "a/b?c#d")
+	e, err := c.KV(testNS).GetWithMetadata(t.Context(), "a/b?c#d")
 	if err != nil || string(e.Value) != `{"a":1}` || string(e.Metadata) != `{"m":true}` || e.Expiration.Unix() != 4102444800 {
 		t.Fatalf("GetWithMetadata = %+v, %v", e, err)
 	}
@@ -123,7 +123,7 @@ func TestKVGetWithMetadataErrors(t *testing.T) {
 			t.Parallel()
 			c, m := setup(t, workerskv.WithMaxRetries(workerskv.NoRetries))
 			m.on("POST", vkBulkGetURL, tc.r)
-			e, err := c.Namespace(testNS).GetWithMetadata(t.Context(), "k")
+			e, err := c.KV(testNS).GetWithMetadata(t.Context(), "k")
 			if e != nil || !tc.ok(err) {
 				t.Errorf("GetWithMetadata = %+v, %v", e, err)
 			}
@@ -137,7 +137,7 @@ func TestKVGetWithMetadataErrors(t *testing.T) {
 		c, m := setup(t)
 		ctx, cancel := context.WithCancel(t.Context())
 		cancel()
-		if _, err := c.Namespace(testNS).GetWithMetadata(ctx, "k"); !errors.Is(err, context.Canceled) {
+		if _, err := c.KV(testNS).GetWithMetadata(ctx, "k"); !errors.Is(err, context.Canceled) {
 			t.Errorf("err = %v, want context.Canceled", err)
 		}
 		if n := len(m.requests()); n != 0 {
@@ -150,7 +150,7 @@ func TestKVGetWithMetadataErrors(t *testing.T) {
 		m.on("POST", vkBulkGetURL, jsonResponder(400, failure(10029, "bulk get keys: 'At least one of the requested keys corresponds to a non-text value'")))
 		m.on("GET", vkValueURL("k"), jsonResponder(404, failure(10009, "get: 'key not found'")))
 		m.on("GET", vkMetaURL("k"), jsonResponder(404, failure(10009, "metadata: 'key not found'")))
-		if _, err := c.Namespace(testNS).GetWithMetadata(t.Context(), "k"); !errors.Is(err, workerskv.ErrKeyNotFound) {
+		if _, err := c.KV(testNS).GetWithMetadata(t.Context(), "k"); !errors.Is(err, workerskv.ErrKeyNotFound) {
 			t.Errorf("err = %v, want ErrKeyNotFound", err)
 		}
 	})
@@ -160,7 +160,7 @@ func TestKVGetWithMetadataErrors(t *testing.T) {
 		// A bulk get (JSON) cannot carry the key: the value and the metadata are read apart.
 		m.on("GET", vkValueURL("k\xff"), jsonResponder(200, "v"))
 		m.on("GET", vkMetaURL("k\xff"), jsonResponder(200, envelope(`"m"`)))
-		e, err := c.Namespace(testNS).GetWithMetadata(t.Context(), "k\xff")
+		e, err := c.KV(testNS).GetWithMetadata(t.Context(), "k\xff")
 		if err != nil || string(e.Value) != "v" || string(e.Metadata) != `"m"` {
 			t.Errorf("GetWithMetadata = %+v, %v", e, err)
 		}
@@ -172,7 +172,7 @@ func TestKVGetWithMetadataErrors(t *testing.T) {
 		t.Parallel()
 		c, m := setup(t)
 		m.on("POST", vkBulkGetURL, jsonResponder(200, envelope(`{"values":{"k":null}}`)))
-		_, err := c.Namespace(testNS).GetWithMetadata(t.Context(), "k")
+		_, err := c.KV(testNS).GetWithMetadata(t.Context(), "k")
 		if !errors.Is(err, workerskv.ErrKeyNotFound) || !errors.Is(err, workerskv.ErrNotFound) || errors.Is(err, workerskv.ErrNamespaceNotFound) {
 			t.Errorf("err = %v, want ErrKeyNotFound", err)
 		}

@@ -21,7 +21,7 @@ import (
 func TestKVHandle(t *testing.T) {
 	t.Parallel()
 	c, m := setup(t)
-	kv := c.Namespace(testNS)
+	kv := c.KV(testNS)
 	if kv.ID() != testNS {
 		t.Fatalf("ID %q", kv.ID())
 	}
@@ -43,7 +43,7 @@ func TestKVHandle(t *testing.T) {
 		t.Fatalf("Metadata = %s, %v", md, err)
 	}
 	var names []string
-	for k, err := range kv.List(t.Context(), &workerskv.ListKeysOptions{Prefix: "a"}) {
+	for k, err := range kv.All(t.Context(), &workerskv.ListKeysOptions{Prefix: "a"}) {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -83,12 +83,12 @@ func TestKVHandle(t *testing.T) {
 func TestKVHandleEmptyNamespace(t *testing.T) {
 	t.Parallel()
 	c, m := setup(t)
-	kv := c.Namespace("")
+	kv := c.KV("")
 	ctx := t.Context()
 	_, getErr := kv.Get(ctx, "k")
 	_, mdErr := kv.Metadata(ctx, "k")
 	var listErr error
-	for _, err := range kv.List(ctx, nil) {
+	for _, err := range kv.All(ctx, nil) {
 		listErr = err
 	}
 	for name, err := range map[string]error{
@@ -112,7 +112,7 @@ func newEmulatorKV(t *testing.T, opts ...kvtest.Option) (*workerskv.KV, *kvtest.
 	if err != nil {
 		t.Fatal(err)
 	}
-	return srv.Client.Namespace(ns.ID), srv
+	return srv.Client.KV(ns.ID), srv
 }
 
 // TestKVGetWithMetadata: value, metadata and expiration in one call; a missing key and a wrong
@@ -140,7 +140,7 @@ func TestKVGetWithMetadata(t *testing.T) {
 	if _, err := kv.GetWithMetadata(ctx, "missing"); !errors.Is(err, workerskv.ErrKeyNotFound) || errors.Is(err, workerskv.ErrNamespaceNotFound) {
 		t.Errorf("missing key: %v, want ErrKeyNotFound", err)
 	}
-	wrong := srv.Client.Namespace("00000000000000000000000000000000")
+	wrong := srv.Client.KV("00000000000000000000000000000000")
 	if _, err := wrong.GetWithMetadata(ctx, "k"); !errors.Is(err, workerskv.ErrNamespaceNotFound) || errors.Is(err, workerskv.ErrKeyNotFound) {
 		t.Errorf("wrong namespace: %v, want ErrNamespaceNotFound", err)
 	}
@@ -178,7 +178,7 @@ func TestKVGetWithMetadataConcurrent(t *testing.T) {
 			}
 		}
 		both(m, meet(withHeader(200, "v", "Expiration", "4102444800")), meet(jsonResponder(200, envelope(`{"a":1}`))))
-		e, err := c.Namespace(testNS).GetWithMetadata(t.Context(), "k")
+		e, err := c.KV(testNS).GetWithMetadata(t.Context(), "k")
 		if err != nil || string(e.Value) != "v" || string(e.Metadata) != `{"a":1}` || e.Expiration.Unix() != 4102444800 {
 			t.Fatalf("GetWithMetadata = %+v, %v", e, err)
 		}
@@ -191,7 +191,7 @@ func TestKVGetWithMetadataConcurrent(t *testing.T) {
 			return nil, req.Context().Err()
 		}
 		both(m, hang, jsonResponder(500, failure(10001, "boom")))
-		_, err := c.Namespace(testNS).GetWithMetadata(t.Context(), "k")
+		_, err := c.KV(testNS).GetWithMetadata(t.Context(), "k")
 		if e, ok := errors.AsType[*workerskv.APIError](err); !ok || e.StatusCode != 500 {
 			t.Fatalf("err = %v, want the metadata's 500", err)
 		}
@@ -204,7 +204,7 @@ func TestKVGetWithMetadataConcurrent(t *testing.T) {
 			return nil, req.Context().Err()
 		}
 		both(m, jsonResponder(404, failure(10009, "get: 'key not found'")), hang)
-		if _, err := c.Namespace(testNS).GetWithMetadata(t.Context(), "k"); !errors.Is(err, workerskv.ErrKeyNotFound) {
+		if _, err := c.KV(testNS).GetWithMetadata(t.Context(), "k"); !errors.Is(err, workerskv.ErrKeyNotFound) {
 			t.Fatalf("err = %v, want ErrKeyNotFound", err)
 		}
 	})
@@ -257,7 +257,7 @@ func TestKVJSON(t *testing.T) {
 func TestKVJSONBadInput(t *testing.T) {
 	t.Parallel()
 	c, m := setup(t)
-	kv := c.Namespace(testNS)
+	kv := c.KV(testNS)
 	var nilPtr *flags
 	for _, dst := range []any{nil, flags{}, nilPtr, "s"} {
 		if err := kv.GetJSON(t.Context(), "k", dst); !errors.Is(err, workerskv.ErrInvalidInput) {

@@ -29,6 +29,9 @@ type config struct {
 	errs                 []error
 }
 
+// defaultMaxRetryWait is the longest Retry-After honoured unless [WithMaxRetryWait] says otherwise.
+const defaultMaxRetryWait = 60 * time.Second
+
 // DefaultBaseURL is the Cloudflare API base URL used unless [WithBaseURL] says otherwise.
 const DefaultBaseURL = "https://api.cloudflare.com/client/v4"
 
@@ -38,7 +41,7 @@ func defaultConfig() config {
 		maxRetries:   defaultMaxRetries,
 		backoffMin:   500 * time.Millisecond,
 		backoffMax:   30 * time.Second,
-		maxRetryWait: 60 * time.Second,
+		maxRetryWait: defaultMaxRetryWait,
 	}
 }
 
@@ -90,11 +93,12 @@ func WithHTTPClient(hc *http.Client) Option {
 	}
 }
 
-// NoRetries, given as a retry count, turns retries off: WithMaxRetries(NoRetries), or
-// BulkOptions{Retries: NoRetries}.
+// NoRetries, given as a count of retries or resends, turns them off: WithMaxRetries(NoRetries) (a
+// failed request is sent once), or BulkOptions{Resends: NoRetries} (keys the API reports unsuccessful
+// are not sent again).
 //
-// Every retry count in this package, in an [Option] or in an option struct, follows one convention:
-// 0 means the default, a negative count (NoRetries) means none, and n > 0 means up to n retries.
+// Every such count in this package, in an [Option] or in an option struct, follows one convention:
+// 0 means the default, a negative count (NoRetries) means none, and n > 0 means up to n.
 const NoRetries = -1
 
 // defaultMaxRetries is how many times a failed request is retried unless [WithMaxRetries] says
@@ -128,18 +132,22 @@ func WithBackoff(min, max time.Duration) Option {
 	}
 }
 
-// WithMaxRetryWait caps how long the client waits when the server asks it to with Retry-After (default
-// 60s). A longer wait, or one that would pass the context's deadline, ends the retries at once with an
-// [*APIError] whose RetryAfter says how long the server asked for. The same cap applies to a call made
-// while the client is locked out by the rate limit: it waits for the reset within the cap, and
-// otherwise fails at once without sending anything.
+// WithMaxRetryWait caps how long the client waits when the server asks it to with Retry-After: 0 keeps
+// the default (60s), and a negative duration means never (as every option of this package reads 0 and
+// negative values). A longer wait, or one that would pass the context's deadline, ends the retries at
+// once with an [*APIError] whose RetryAfter says how long the server asked for. The same cap applies
+// to a call made while the client is locked out by the rate limit: it waits for the reset within the
+// cap, and otherwise fails at once without sending anything.
 func WithMaxRetryWait(d time.Duration) Option {
 	return func(c *config) {
-		if d < 0 {
-			c.errs = append(c.errs, errors.New("workerskv: WithMaxRetryWait: negative duration"))
-			return
+		switch {
+		case d == 0:
+			c.maxRetryWait = defaultMaxRetryWait
+		case d < 0:
+			c.maxRetryWait = 0
+		default:
+			c.maxRetryWait = d
 		}
-		c.maxRetryWait = d
 	}
 }
 

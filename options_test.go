@@ -2,8 +2,11 @@ package workerskv_test
 
 import (
 	"errors"
+	"net/http"
 	"strings"
 	"testing"
+	"testing/synctest"
+	"time"
 
 	"github.com/workerskv/workerskv"
 )
@@ -40,7 +43,7 @@ func TestRetryCountConvention(t *testing.T) {
 		t.Parallel()
 		c, m := setup(t)
 		m.on("POST", nsURL+"/"+testNS+"/bulk/delete", jsonResponder(200, envelope(`{"successful_key_count":0,"unsuccessful_keys":["a"]}`)))
-		res, err := c.Bulk.Delete(t.Context(), testNS, []string{"a"}, &workerskv.BulkOptions{Retries: workerskv.NoRetries})
+		res, err := c.Bulk.Delete(t.Context(), testNS, []string{"a"}, &workerskv.BulkOptions{Resends: workerskv.NoRetries})
 		if err != nil || len(res.Unsuccessful) != 1 {
 			t.Fatalf("result %+v, err %v", res, err)
 		}
@@ -132,4 +135,39 @@ func TestTypedOptionValues(t *testing.T) {
 			t.Errorf("%d requests sent", n)
 		}
 	})
+}
+
+// TestMaxRetryWaitConvention: WithMaxRetryWait reads 0 and negative durations as every option does: 0
+// keeps the default (60s), a negative duration means never wait.
+func TestMaxRetryWaitConvention(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name     string
+		d        time.Duration
+		attempts int
+	}{
+		{"0: the default, a 30s Retry-After is honoured", 0, 2},
+		{"negative: never", -1, 1},
+		{"10s: a 30s Retry-After is not", 10 * time.Second, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			synctest.Test(t, func(t *testing.T) {
+				c, m := setup(t, workerskv.WithMaxRetryWait(tc.d), workerskv.WithMaxRetries(1))
+				m.on("GET", nsURL+"/"+testNS, func(r *http.Request) (*http.Response, error) {
+					resp, err := jsonResponder(503, failure(10001, "unavailable"))(r)
+					resp.Header.Set("Retry-After", "30")
+					return resp, err
+				})
+				_, err := c.Namespaces.Get(t.Context(), testNS)
+				var ae *workerskv.APIError
+				if !errors.As(err, &ae) || ae.RetryAfter != 30*time.Second {
+					t.Fatalf("err = %v, want the 503 with RetryAfter 30s", err)
+				}
+				if n := len(m.requests()); n != tc.attempts {
+					t.Errorf("%d attempts, want %d", n, tc.attempts)
+				}
+			})
+		})
+	}
 }

@@ -20,7 +20,8 @@ import (
 // request describes one API call for the executor.
 type request struct {
 	method   string
-	segments segments // path from the base URL, unescaped
+	segments segments // path below the namespaces collection, unescaped
+	url      *url.URL // when set, the URL itself instead of segments (Client.Do)
 	query    any      // a go-querystring struct, url.Values, or nil
 	// body is nil, a []byte, or a retryablehttp.ReaderFunc that returns the body from its start.
 	body        any
@@ -57,7 +58,10 @@ func (c *Client) send(ctx context.Context, r *request) (*http.Response, error) {
 // use it rather than resp.Request, which a RoundTripper may leave nil and which a redirect changes.
 func (c *Client) exchange(ctx context.Context, r *request) (*http.Response, *reqState, error) {
 	co := c.core
-	u := c.ns.Join(r.segments.s[:r.segments.n]...)
+	u := r.url
+	if u == nil {
+		u = c.ns.Join(r.segments.s[:r.segments.n]...)
+	}
 	if r.query != nil {
 		var vals url.Values
 		switch q := r.query.(type) {

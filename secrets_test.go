@@ -164,7 +164,7 @@ func TestSecretsNeverPrintedMock(t *testing.T) {
 			s.call(func() error { n, err := c.Namespaces.Get(ctx, testNS); s.value(n); return err })
 			s.call(func() error { _, err := c.Namespaces.Create(ctx, "dup"); return err })
 			s.call(func() error { _, err := c.Namespaces.Get(ctx, "0123456789abcdef0123456789abcdee"); return err }) // connection failure
-			kv := c.Namespace(testNS)
+			kv := c.KV(testNS)
 			s.value(c, *c, []workerskv.Client{*c}, struct{ C workerskv.Client }{*c}, c.Namespaces, c.Values, c.Keys, c.Bulk, kv, *kv, withAccount(t, c, "x"), auth)
 			// In unexported fields fmt cannot call Format or String, and prints the fields themselves;
 			// a verb that does not suit a pointer prints what it points to.
@@ -319,14 +319,14 @@ func TestSecretsNeverPrintedEmulator(t *testing.T) {
 				s.value(n)
 				return err
 			})
-			kv := c.Namespace(id)
+			kv := c.KV(id)
 			s.call(func() error {
 				return kv.Put(ctx, "a/b", []byte("v"), &workerskv.PutOptions{Metadata: map[string]string{"x": "y"}})
 			})
 			s.call(func() error { _, err := kv.Get(ctx, "a/b"); return err })
 			s.call(func() error { _, err := kv.Get(ctx, "missing"); return err })
 			s.call(func() error { _, err := kv.Metadata(ctx, "a/b"); return err })
-			for k, err := range kv.List(ctx, nil) {
+			for k, err := range kv.All(ctx, nil) {
 				s.value(k)
 				s.err(err)
 			}
@@ -343,7 +343,7 @@ func TestSecretsNeverPrintedEmulator(t *testing.T) {
 			})
 			s.call(func() error { return c.Namespaces.Delete(ctx, id) })
 			s.call(func() error { _, err := kv.Get(ctx, "a/b"); return err })
-			s.call(func() error { return c.Bulk.Export(ctx, id, io.Discard) })
+			s.call(func() error { return c.Bulk.Export(ctx, id, io.Discard, nil) })
 			s.value(c, kv)
 			s.check(t, 4)
 		})

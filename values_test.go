@@ -422,7 +422,7 @@ func TestKVPutNilValue(t *testing.T) {
 	t.Parallel()
 	c, m := setup(t)
 	m.on("PUT", nsURL+"/"+testNS+"/values/k", jsonResponder(200, envelope("null")))
-	if err := c.Namespace(testNS).Put(t.Context(), "k", nil, nil); err != nil {
+	if err := c.KV(testNS).Put(t.Context(), "k", nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	if reqs := m.requests(); len(reqs) != 1 || len(reqs[0].Body) != 0 {

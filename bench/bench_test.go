@@ -149,7 +149,7 @@ func forEachClientE2E(b *testing.B, fn func(b *testing.B, c kvClient)) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if err := setup.Namespace(ns.ID).Put(ctx, valueKey, makeValue(size100B), nil); err != nil {
+	if err := setup.KV(ns.ID).Put(ctx, valueKey, makeValue(size100B), nil); err != nil {
 		b.Fatal(err)
 	}
 	for _, name := range runOrder() {

@@ -66,7 +66,7 @@ func newClientWith(name, baseURL, token, account, ns string, hc *http.Client) (k
 		if err != nil {
 			panic(err)
 		}
-		return &wkvClient{c: c, kv: c.Namespace(ns), ns: ns}, done
+		return &wkvClient{c: c, kv: c.KV(ns), ns: ns}, done
 	case "nethttp":
 		return &netClient{hc: hc, token: "Bearer " + token,
 			base: baseURL + "/accounts/" + url.PathEscape(account) + "/storage/kv/namespaces/" + url.PathEscape(ns)}, done
@@ -111,7 +111,7 @@ func (w *wkvClient) ListPage(ctx context.Context) (int, error) {
 
 func (w *wkvClient) IterateKeys(ctx context.Context) (int, error) {
 	n := 0
-	for _, err := range w.kv.List(ctx, nil) {
+	for _, err := range w.kv.All(ctx, nil) {
 		if err != nil {
 			return n, err
 		}

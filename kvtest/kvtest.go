@@ -205,5 +205,5 @@ func (s *Server) NewNamespace(t testing.TB) *workerskv.KV {
 			t.Errorf("kvtest: delete namespace %q: %v", title, err)
 		}
 	})
-	return s.Client.Namespace(ns.ID)
+	return s.Client.KV(ns.ID)
 }

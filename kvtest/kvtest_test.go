@@ -24,7 +24,7 @@ func TestNewServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	kv := srv.Client.Namespace(ns.ID)
+	kv := srv.Client.KV(ns.ID)
 	if err := kv.Put(t.Context(), "session:42", []byte("alice"), &workerskv.PutOptions{ExpirationTTL: time.Minute}); err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +54,7 @@ func Example() {
 	defer srv.Close()
 	ctx := context.Background()
 	ns, _ := srv.Client.Namespaces.Create(ctx, "sessions")
-	kv := srv.Client.Namespace(ns.ID)
+	kv := srv.Client.KV(ns.ID)
 	_ = kv.Put(ctx, "session:42", []byte("alice"), &workerskv.PutOptions{ExpirationTTL: time.Minute})
 	v, _ := kv.Get(ctx, "session:42")
 	fmt.Printf("before: %s\n", v)

@@ -28,6 +28,7 @@ type app struct {
 	jsonOut   bool   // --json
 	quiet     bool   // --quiet
 	retries   int    // --retries; see retriesSet
+	resends   int    // --resends; see bulkOptions
 
 	root *cobra.Command
 }
@@ -77,6 +78,7 @@ Exit status: 0 ok, 1 error, 2 usage, 3 not found, 4 partial bulk failure, 130 in
 	pf.BoolVar(&a.jsonOut, "json", false, "write machine-readable JSON to stdout")
 	pf.BoolVarP(&a.quiet, "quiet", "q", false, "no progress bar and no confirmation messages")
 	pf.IntVar(&a.retries, "retries", 4, "how many times a failed request is retried (0 for none)")
+	pf.IntVar(&a.resends, "resends", 3, "bulk jobs: how many times keys the API reports unsuccessful are sent again (0 for none)")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 
 	root.AddCommand(

@@ -117,60 +117,74 @@ func putPairs(in *input) iter.Seq2[workerskv.BulkPair, error] {
 // readKeyFile checks a bulk get or delete file through, then tells start how many keys it holds
 // and calls batch with its keys in order, at most size at a time, until batch returns false.
 func readKeyFile(ctx context.Context, in *input, size int, start func(total int), batch func([]string) bool) (total int, err error) {
-	for pass := range 2 {
-		r, err := newBulkReader(in)
+	total, err = countKeys(ctx, in)
+	if err != nil || total == 0 {
+		return total, err
+	}
+	start(total)
+	keys := make([]string, 0, min(size, 1024))
+	for key, err := range keyFileSeq(in) {
 		if err != nil {
-			return 0, err
+			return total, err
 		}
-		keys := make([]string, 0, min(size, 1024))
-		n := 0
-		for {
-			if pass == 0 && n%1024 == 0 && ctx.Err() != nil {
-				r.close()
-				return 0, fmt.Errorf("interrupted while checking %s; nothing was sent: %w", in.name, ctx.Err())
+		if keys = append(keys, key); len(keys) == size {
+			if !batch(keys) {
+				return total, nil
 			}
-			raw, err := r.next()
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				r.close()
-				return 0, err
-			}
-			key, err := keyItem(raw)
-			if err != nil {
-				r.close()
-				return 0, r.errorf("%v", err)
-			}
-			n++
-			if pass == 0 {
-				continue
-			}
-			if keys = append(keys, key); len(keys) == size {
-				if !batch(keys) {
-					r.close()
-					return total, nil
-				}
-				keys = keys[:0]
-			}
+			keys = keys[:0]
 		}
-		r.close()
-		if pass == 0 {
-			total = n
-			if total == 0 {
-				return 0, nil
-			}
-			start(total)
-		} else if len(keys) > 0 {
-			batch(keys)
-		}
+	}
+	if len(keys) > 0 {
+		batch(keys)
 	}
 	return total, nil
 }
 
-// deleteBatch is how many keys one Bulk.Delete call gets: a few requests' worth, so that a file of
-// any size is deleted with bounded memory.
-const deleteBatch = 40_000
+// countKeys checks a bulk get or delete file through and counts its keys, sending nothing.
+func countKeys(ctx context.Context, in *input) (int, error) {
+	n := 0
+	for _, err := range keyFileSeq(in) {
+		if err != nil {
+			return 0, err
+		}
+		if n%1024 == 0 && ctx.Err() != nil {
+			return 0, fmt.Errorf("interrupted while checking %s; nothing was sent: %w", in.name, ctx.Err())
+		}
+		n++
+	}
+	return n, nil
+}
+
+// keyFileSeq reads the keys of a bulk get or delete file from its start, in order, stopping at the
+// first error.
+func keyFileSeq(in *input) iter.Seq2[string, error] {
+	return func(yield func(string, error) bool) {
+		r, err := newBulkReader(in)
+		if err != nil {
+			yield("", err)
+			return
+		}
+		defer r.close()
+		for {
+			raw, err := r.next()
+			if errors.Is(err, io.EOF) {
+				return
+			}
+			if err == nil {
+				var key string
+				if key, err = keyItem(raw); err != nil {
+					err = r.errorf("%v", err)
+				} else if !yield(key, nil) {
+					return
+				}
+			}
+			if err != nil {
+				yield("", err)
+				return
+			}
+		}
+	}
+}
 
 func (a *app) bulkDeleteCommand() *cobra.Command {
 	var ns nsFlags
@@ -189,22 +203,19 @@ when some keys were not deleted, listing them.`,
 			return err
 		}
 		defer in.close()
-		sum := &bulkSummary{}
-		var bar *progress
-		var jobErr error
-		start := func(total int) { bar = a.newProgress("bulk delete", total) }
-		total, err := readKeyFile(ctx, in, deleteBatch, start, func(keys []string) bool {
-			res, err := c.Bulk.Delete(ctx, id, keys, a.bulkOptions(bar.bulk(sum.Succeeded)))
-			sum.add(res)
-			if err != nil {
-				jobErr = err
-				return false
-			}
-			return true
-		})
-		bar.finish(err == nil && jobErr == nil && len(sum.Unsuccessful)+len(sum.Unconfirmed) == 0)
+		// Checked through first, so that a bad file sends nothing and the progress bar knows the total.
+		total, err := countKeys(ctx, in)
 		if err != nil {
 			return err
+		}
+		sum := &bulkSummary{}
+		var jobErr error
+		if total > 0 {
+			bar := a.newProgress("bulk delete", total)
+			var res *workerskv.BulkResult
+			res, jobErr = c.Bulk.DeleteSeq(ctx, id, keyFileSeq(in), a.bulkOptions(bar.bulk(0)))
+			sum.add(res)
+			bar.finish(jobErr == nil && len(sum.Unsuccessful)+len(sum.Unconfirmed) == 0)
 		}
 		sum.Total = total
 		return a.endBulk(ctx, "bulk delete", "Deleted", sum, jobErr)

@@ -63,7 +63,7 @@ func (a *app) client() (*workerskv.Client, error) {
 	return c, nil
 }
 
-// retryCount converts --retries (0 or less means none) to the library's convention (0 means the
+// retryCount converts --retries or --resends (0 or less means none) to the library's convention (0 means the
 // default, workerskv.NoRetries none).
 func retryCount(n int) int {
 	if n <= 0 {
@@ -72,12 +72,14 @@ func retryCount(n int) int {
 	return n
 }
 
-// bulkOptions are the options of a bulk job: --retries also bounds how often keys the API reports
-// unsuccessful are sent again.
+// bulkOptions are the options of a bulk job: --resends bounds how often keys the API reports
+// unsuccessful are sent again. --retries, which bounds how often one failed request is sent again,
+// is the client's (see newClient); the two are set apart, so that one key is sent at most
+// (retries+1)*(resends+1) times only when both are asked for.
 func (a *app) bulkOptions(progress func(workerskv.BulkProgress)) *workerskv.BulkOptions {
 	o := &workerskv.BulkOptions{Progress: progress}
-	if a.retriesSet() {
-		o.Retries = retryCount(a.retries)
+	if a.root != nil && a.root.PersistentFlags().Changed("resends") {
+		o.Resends = retryCount(a.resends)
 	}
 	return o
 }

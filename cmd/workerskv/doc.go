@@ -42,7 +42,8 @@
 // HTTP status and the cf-ray ID when the API gave them. bulk put, bulk delete, export and import show
 // a progress bar on stderr (items done, total when known, rate, time left) when stderr is a
 // terminal, and nothing when it is not, or with --quiet or --json. --retries N sets how many times a
-// failed request is retried (default 4).
+// failed request is retried (default 4); --resends N how many times a bulk job sends again the keys
+// the API reports unsuccessful (default 3).
 //
 // # Exit status
 //

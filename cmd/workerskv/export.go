@@ -40,7 +40,7 @@ complete, so an interrupted export never leaves a FILE that looks whole.`,
 		}
 		bar := a.newProgress("export", -1)
 		cw := &lineCounter{w: out, bar: bar}
-		err = c.Bulk.ExportPrefix(ctx, id, prefix, cw)
+		err = c.Bulk.Export(ctx, id, cw, &workerskv.ExportOptions{Prefix: prefix})
 		bar.finish(err == nil)
 		if err == nil {
 			err = out.commit()

@@ -141,7 +141,7 @@ A missing key exits with status 3.`,
 		if err != nil {
 			return err
 		}
-		kv := c.Namespace(id)
+		kv := c.KV(id)
 		op := fmt.Sprintf("get key %s", displayKey(key))
 		switch {
 		case a.jsonOut:

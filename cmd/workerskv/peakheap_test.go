@@ -117,7 +117,7 @@ func kvlib(args []string) error {
 		if err != nil {
 			return err
 		}
-		if err := c.Bulk.Export(ctx, args[1], f); err != nil {
+		if err := c.Bulk.Export(ctx, args[1], f, nil); err != nil {
 			f.Close()
 			return err
 		}

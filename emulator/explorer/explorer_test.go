@@ -213,7 +213,7 @@ func TestEscapesKeysValuesAndMetadata(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	id := f.namespace(t, hostileTitle)
-	kv := f.api.Namespace(id)
+	kv := f.api.KV(id)
 	if err := kv.Put(t.Context(), hostileKey, []byte(hostileValue), &workerskv.PutOptions{Metadata: json.RawMessage(hostileMeta)}); err != nil {
 		t.Fatal(err)
 	}
@@ -252,7 +252,7 @@ func TestDownload(t *testing.T) {
 	id := f.namespace(t, "files")
 	value := []byte("\x89PNG\r\n\x1a\n\x00\x01<html><script>alert(1)</script>")
 	key := "images/logo.png"
-	if err := f.api.Namespace(id).Put(t.Context(), key, value, nil); err != nil {
+	if err := f.api.KV(id).Put(t.Context(), key, value, nil); err != nil {
 		t.Fatal(err)
 	}
 	c := f.loggedIn(t)
@@ -317,7 +317,7 @@ func TestPutEditAndDeleteWithoutBrowser(t *testing.T) {
 	if r.StatusCode != http.StatusSeeOther {
 		t.Fatalf("put: status %d", r.StatusCode)
 	}
-	e, err := f.api.Namespace(id).GetWithMetadata(t.Context(), "k")
+	e, err := f.api.KV(id).GetWithMetadata(t.Context(), "k")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -328,7 +328,7 @@ func TestPutEditAndDeleteWithoutBrowser(t *testing.T) {
 	if r.StatusCode != http.StatusSeeOther {
 		t.Fatalf("edit: status %d", r.StatusCode)
 	}
-	e, err = f.api.Namespace(id).GetWithMetadata(t.Context(), "k")
+	e, err = f.api.KV(id).GetWithMetadata(t.Context(), "k")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -348,7 +348,7 @@ func TestPutEditAndDeleteWithoutBrowser(t *testing.T) {
 	if r.StatusCode != http.StatusSeeOther {
 		t.Fatalf("delete: status %d", r.StatusCode)
 	}
-	if _, err := f.api.Namespace(id).Get(t.Context(), "k"); !errors.Is(err, workerskv.ErrKeyNotFound) {
+	if _, err := f.api.KV(id).Get(t.Context(), "k"); !errors.Is(err, workerskv.ErrKeyNotFound) {
 		t.Errorf("after delete: %v", err)
 	}
 }
@@ -377,7 +377,7 @@ func TestPutUploadedFile(t *testing.T) {
 	if r := do(t, c, req); r.StatusCode != http.StatusSeeOther {
 		t.Fatalf("upload: status %d", r.StatusCode)
 	}
-	v, err := f.api.Namespace(id).Get(t.Context(), "blob")
+	v, err := f.api.KV(id).Get(t.Context(), "blob")
 	if err != nil || !bytes.Equal(v, file) {
 		t.Fatalf("stored %q, %v; want %q", v, err, file)
 	}
@@ -425,7 +425,7 @@ func TestAwkwardKeys(t *testing.T) {
 	id := f.namespace(t, "awkward")
 	keys := []string{"a/b", "a/../b", "q?x=1&y=2", "h#f", "100%", "%2F", "sp ace", "+plus", "ünïcödé", "🙂", ".hidden"}
 	for _, k := range keys {
-		if err := f.api.Namespace(id).Put(t.Context(), k, []byte("value of "+k), nil); err != nil {
+		if err := f.api.KV(id).Put(t.Context(), k, []byte("value of "+k), nil); err != nil {
 			t.Fatalf("put %q: %v", k, err)
 		}
 	}

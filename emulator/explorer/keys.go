@@ -204,7 +204,7 @@ func (x *Explorer) putValue(w http.ResponseWriter, r *http.Request, s *caller) {
 	}
 	ctx, cancel := ctxFor(r)
 	defer cancel()
-	if err := s.client.Namespace(id).Put(ctx, key, value, opts); err != nil {
+	if err := s.client.KV(id).Put(ctx, key, value, opts); err != nil {
 		x.done(w, r, back, err, "")
 		return
 	}
@@ -222,7 +222,7 @@ func (x *Explorer) deleteKeys(w http.ResponseWriter, r *http.Request, s *caller)
 	}
 	ctx, cancel := ctxFor(r)
 	defer cancel()
-	res, err := s.client.Namespace(id).DeleteMany(ctx, names, nil)
+	res, err := s.client.KV(id).DeleteMany(ctx, names, nil)
 	if err != nil {
 		x.done(w, r, back, err, "")
 		return

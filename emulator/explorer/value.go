@@ -58,7 +58,7 @@ func (x *Explorer) valuePage(w http.ResponseWriter, r *http.Request, s *caller) 
 		x.fail(w, r, err)
 		return
 	}
-	e, err := s.client.Namespace(id).GetWithMetadata(ctx, name)
+	e, err := s.client.KV(id).GetWithMetadata(ctx, name)
 	if err != nil {
 		x.fail(w, r, err)
 		return
@@ -150,7 +150,7 @@ func (x *Explorer) download(w http.ResponseWriter, r *http.Request, s *caller) {
 	id, name := r.PathValue("id"), r.URL.Query().Get("name")
 	ctx, cancel := ctxFor(r)
 	defer cancel()
-	v, err := s.client.Namespace(id).Get(ctx, name)
+	v, err := s.client.KV(id).Get(ctx, name)
 	if err != nil {
 		x.fail(w, r, err)
 		return
@@ -192,7 +192,7 @@ func (x *Explorer) editKey(w http.ResponseWriter, r *http.Request, s *caller) {
 	}
 	ctx, cancel := ctxFor(r)
 	defer cancel()
-	kv := s.client.Namespace(id)
+	kv := s.client.KV(id)
 	e, err := kv.GetWithMetadata(ctx, name)
 	if err != nil {
 		x.done(w, r, back, err, "")
@@ -236,7 +236,7 @@ func (x *Explorer) deleteKey(w http.ResponseWriter, r *http.Request, s *caller) 
 	name := formValue(w, r, "name")
 	ctx, cancel := ctxFor(r)
 	defer cancel()
-	if err := s.client.Namespace(id).Delete(ctx, name); err != nil {
+	if err := s.client.KV(id).Delete(ctx, name); err != nil {
 		x.done(w, r, x.nsLink(id, "key", "name", name), err, "")
 		return
 	}

@@ -100,7 +100,7 @@ func run() (err error) {
 		return err
 	}
 	var got bytes.Buffer
-	if err := c.Bulk.Export(ctx, dst.ID, &got); err != nil {
+	if err := c.Bulk.Export(ctx, dst.ID, &got, nil); err != nil {
 		return err
 	}
 	if !bytes.Equal(got.Bytes(), want) {
@@ -136,7 +136,7 @@ func exportTo(ctx context.Context, c *workerskv.Client, namespaceID, path string
 		return err
 	}
 	w := &lineCounter{w: bufio.NewWriter(f)}
-	err = c.Bulk.Export(ctx, namespaceID, w)
+	err = c.Bulk.Export(ctx, namespaceID, w, nil)
 	endLine()
 	if err == nil {
 		err = w.w.Flush()

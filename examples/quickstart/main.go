@@ -49,7 +49,7 @@ func run() error {
 		fmt.Printf("deleted namespace %s\n", ns.ID)
 	}()
 
-	kv := c.Namespace(ns.ID)
+	kv := c.KV(ns.ID)
 	key := "greetings/hello world?"
 	err = kv.Put(ctx, key, []byte("Hello, Workers KV!"), &workerskv.PutOptions{
 		ExpirationTTL: time.Hour,
@@ -66,7 +66,7 @@ func run() error {
 	}
 	fmt.Printf("get %q = %q (expires in about %s)\n", key, v, time.Until(exp).Round(time.Minute))
 
-	for k, err := range kv.List(ctx, &workerskv.ListKeysOptions{Prefix: "greetings/"}) {
+	for k, err := range kv.All(ctx, &workerskv.ListKeysOptions{Prefix: "greetings/"}) {
 		if err != nil {
 			return err
 		}

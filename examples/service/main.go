@@ -59,7 +59,7 @@ func run(ctx context.Context, addr string, demo bool, out io.Writer) error {
 		return err
 	}
 	defer c.Namespaces.Delete(context.WithoutCancel(ctx), ns.ID)
-	kv := c.Namespace(ns.ID)
+	kv := c.KV(ns.ID)
 	if err := seed(ctx, kv); err != nil {
 		return err
 	}

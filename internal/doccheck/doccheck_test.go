@@ -93,7 +93,7 @@ func TestCheckFails(t *testing.T) {
 	}, {
 		name: "unchecked error in a doc comment",
 		s: Snippet{Name: "the doc comment of X (x.go)", File: "x.go", Line: 10, Code: "" +
-			"kv := c.Namespace(nsID)\n" +
+			"kv := c.KV(nsID)\n" +
 			"err := kv.Put(ctx, \"k\", []byte(\"v\"), nil)\n"},
 		want: []string{"the doc comment of X (x.go) does not compile", "x.go:11", "declared and not used: err"},
 	}, {
@@ -133,7 +133,7 @@ func TestCheckFails(t *testing.T) {
 func TestCheckPasses(t *testing.T) {
 	tests := map[string]string{
 		"statements returning an error": "" +
-			"kv := c.Namespace(nsID)\n" +
+			"kv := c.KV(nsID)\n" +
 			"if err := kv.Put(ctx, \"k\", []byte(\"v\"), nil); err != nil {\n" +
 			"\treturn err\n" +
 			"}\n",

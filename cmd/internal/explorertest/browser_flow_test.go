@@ -111,7 +111,7 @@ func TestBrowserMainFlow(t *testing.T) {
 	if got := eval[string](t, ctx, `document.getElementById("edit-metadata").value`); !strings.Contains(got, `"owner": "design"`) {
 		t.Errorf("metadata after edit %q", got)
 	}
-	meta, err := f.api.Namespace(mustID(t, nsURL)).Metadata(t.Context(), "theme/dark")
+	meta, err := f.api.KV(mustID(t, nsURL)).Metadata(t.Context(), "theme/dark")
 	if err != nil || string(meta) != `{"owner":"design","rev":2}` {
 		t.Errorf("metadata through the API after edit: %s, %v", meta, err)
 	}
@@ -200,7 +200,7 @@ func TestBrowserBinaryValueAsHex(t *testing.T) {
 	for i := range 24 {
 		value[8+i] = byte(i * 11)
 	}
-	if err := f.api.Namespace(id).Put(t.Context(), "img/logo.png", value, &workerskv.PutOptions{Metadata: map[string]string{"type": "image/png"}}); err != nil {
+	if err := f.api.KV(id).Put(t.Context(), "img/logo.png", value, &workerskv.PutOptions{Metadata: map[string]string{"type": "image/png"}}); err != nil {
 		t.Fatal(err)
 	}
 	ctx := newTab(t)
@@ -232,7 +232,7 @@ func TestBrowserBinaryValueAsHex(t *testing.T) {
 func TestBrowserHostileKeyShownAsText(t *testing.T) {
 	f := newFixture(t)
 	id := f.namespace(t, hostileTitle)
-	if err := f.api.Namespace(id).Put(t.Context(), hostileKey, []byte(hostileValue), &workerskv.PutOptions{Metadata: json.RawMessage(hostileMeta)}); err != nil {
+	if err := f.api.KV(id).Put(t.Context(), hostileKey, []byte(hostileValue), &workerskv.PutOptions{Metadata: json.RawMessage(hostileMeta)}); err != nil {
 		t.Fatal(err)
 	}
 	ctx := newTab(t)
@@ -280,7 +280,7 @@ func TestBrowserHostileKeyShownAsText(t *testing.T) {
 	waitText(t, ctx, "flash", "Saved the metadata")
 	check("value page after saving")
 	var got, want any
-	meta, err := f.api.Namespace(id).Metadata(t.Context(), hostileKey)
+	meta, err := f.api.KV(id).Metadata(t.Context(), hostileKey)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -66,7 +66,7 @@ func TestSpecialKeysRoundTrip(t *testing.T) {
 	t.Parallel()
 	tg := newTarget(t)
 	ns := tg.namespace(t)
-	kv := tg.client.Namespace(ns)
+	kv := tg.client.KV(ns)
 	ctx := t.Context()
 	for i, k := range awkwardKeys {
 		if err := kv.Put(ctx, k, []byte{byte(i), 0, 0xff}, nil); err != nil {
@@ -80,7 +80,7 @@ func TestSpecialKeysRoundTrip(t *testing.T) {
 		}
 	}
 	var listed []string
-	for k, err := range kv.List(ctx, nil) {
+	for k, err := range kv.All(ctx, nil) {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -157,7 +157,7 @@ func TestValidationRefusedBeforeSending(t *testing.T) {
 	t.Parallel()
 	tg := newTarget(t)
 	ns := tg.namespace(t)
-	kv := tg.client.Namespace(ns)
+	kv := tg.client.KV(ns)
 	ctx := t.Context()
 	cases := map[string]error{
 		"empty key":      kv.Put(ctx, "", []byte("v"), nil),
@@ -206,7 +206,7 @@ func TestExpirationWithClock(t *testing.T) {
 	tg := newTarget(t)
 	tg.needClock(t)
 	ns := tg.namespace(t)
-	kv := tg.client.Namespace(ns)
+	kv := tg.client.KV(ns)
 	ctx := t.Context()
 	if err := kv.Put(ctx, "short", []byte("v"), &workerskv.PutOptions{ExpirationTTL: time.Minute}); err != nil {
 		t.Fatal(err)
@@ -219,7 +219,7 @@ func TestExpirationWithClock(t *testing.T) {
 		t.Fatalf("expired key readable: %v", err)
 	}
 	var names []string
-	for k, err := range kv.List(ctx, nil) {
+	for k, err := range kv.All(ctx, nil) {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -322,7 +322,7 @@ func TestConsistencyDelay(t *testing.T) {
 	}
 	tg := newTarget(t, kvtest.WithEmulatorOptions(emulator.WithConsistencyDelay(time.Minute)))
 	ns := tg.namespace(t)
-	kv := tg.client.Namespace(ns)
+	kv := tg.client.KV(ns)
 	if err := kv.Put(t.Context(), "k", []byte("v"), nil); err != nil {
 		t.Fatal(err)
 	}
