@@ -147,42 +147,15 @@ func (s *BulkService) PutSeq(ctx context.Context, namespaceID string, seq iter.S
 		return nil, err
 	}
 	j := newBulkJob(s.client, http.MethodPut, s.client.nsPath(namespaceID, "bulk"), opts)
-	return j.run(ctx, func(ctx context.Context, emit func(*chunk, bool) bool) error {
-		now := time.Now()
-		b := chunker{maxItems: limits.MaxBulkWriteItems, maxBytes: limits.MaxBulkWriteBytes}
-		stop := func(more ...string) {
-			if c := b.rest(); c != nil {
-				j.unconfirmed(c.keys)
-			}
-			j.unconfirmed(more)
+	now := time.Now()
+	b := &chunker{maxItems: limits.MaxBulkWriteItems, maxBytes: limits.MaxBulkWriteBytes}
+	return j.run(ctx, seqProducer(j, b, seq, func(p BulkPair) (pairEncoding, error) {
+		e, err := preparePair(&p, now, true)
+		if err == nil && !itemFits(e.size, limits.MaxBulkWriteBytes) {
+			err = tooLarge(p.Key, e.size)
 		}
-		for p, err := range seq {
-			if err != nil {
-				stop()
-				return fmt.Errorf("workerskv: bulk input: %w", err)
-			}
-			if ctx.Err() != nil {
-				stop(p.Key)
-				return nil
-			}
-			e, err := preparePair(&p, now, true)
-			if err == nil && !itemFits(e.size, limits.MaxBulkWriteBytes) {
-				err = tooLarge(p.Key, e.size)
-			}
-			if err != nil {
-				stop()
-				return err
-			}
-			if full := b.add(&e, 0); full != nil && !emit(full, false) {
-				stop()
-				return nil
-			}
-		}
-		if c := b.rest(); c != nil {
-			emit(c, true)
-		}
-		return nil
-	})
+		return e, err
+	}))
 }
 
 // Delete deletes keys (POST .../namespaces/{namespace_id}/bulk/delete), 10,000 per request, up to
@@ -210,24 +183,34 @@ func (s *BulkService) DeleteSeq(ctx context.Context, namespaceID string, seq ite
 		return nil, err
 	}
 	j := newBulkJob(s.client, http.MethodPost, s.client.nsPath(namespaceID, "bulk", "delete"), opts)
-	return j.run(ctx, func(ctx context.Context, emit func(*chunk, bool) bool) error {
-		b := chunker{maxItems: limits.MaxBulkDeleteItems, maxBytes: limits.MaxBulkWriteBytes}
+	b := &chunker{maxItems: limits.MaxBulkDeleteItems, maxBytes: limits.MaxBulkWriteBytes}
+	return j.run(ctx, seqProducer(j, b, seq, keyEncoding))
+}
+
+// seqProducer is the producer of a streamed job (PutSeq, DeleteSeq): it reads items from seq,
+// prepares each (checks and measures it; prepare names the item's key even when it refuses it), and
+// emits chunks as b fills them. An error from seq, or
+// an item that prepare refuses, stops the job with that error; a cancelled context or a refused chunk
+// stops it without one. Items read but not sent are accounted as unconfirmed; the refused item and
+// items not yet read are not accounted.
+func seqProducer[T any](j *bulkJob, b *chunker, seq iter.Seq2[T, error], prepare func(T) (pairEncoding, error)) producer {
+	return func(ctx context.Context, emit func(*chunk, bool) bool) error {
 		stop := func(more ...string) {
 			if c := b.rest(); c != nil {
 				j.unconfirmed(c.keys)
 			}
 			j.unconfirmed(more)
 		}
-		for key, err := range seq {
+		for item, err := range seq {
 			if err != nil {
 				stop()
 				return fmt.Errorf("workerskv: bulk input: %w", err)
 			}
+			e, err := prepare(item)
 			if ctx.Err() != nil {
-				stop(key)
+				stop(e.key)
 				return nil
 			}
-			e, err := keyEncoding(key)
 			if err != nil {
 				stop()
 				return err
@@ -241,5 +224,5 @@ func (s *BulkService) DeleteSeq(ctx context.Context, namespaceID string, seq ite
 			emit(c, true)
 		}
 		return nil
-	})
+	}
 }
