@@ -1,189 +1,125 @@
 package workerskv
 
 import (
+	"bytes"
 	"encoding/base64"
+	"encoding/json"
 	"io"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/workerskv/workerskv/internal/limits"
 )
 
-// chunk is one bulk request body: a JSON array of encoded items, kept as the items themselves (never
-// copied into one buffer) with each item's key, so that a retry can resend just some of them.
+// chunk is one bulk request body: a JSON array of encoded items in one buffer, with each item's key
+// and where it ends, so that a retry can resend just some of them.
 type chunk struct {
-	keys  []string
-	items [][]byte
-	size  int // length of the JSON array: "[" + items joined by "," + "]"
+	keys []string
+	ends []int  // the offset in body just past each item
+	body []byte // "[" + items joined by "," + "]"
+	size int    // len(body), the length of the request body
 }
 
 func (c *chunk) len() int { return len(c.keys) }
 
-// fits reports whether an item of n encoded bytes can join the chunk within the request limits: the
-// array stays within maxBytes. An empty chunk takes any item; callers refuse items that do not fit
-// a request on their own (see [itemFits]).
-func (c *chunk) fits(n, maxItems, maxBytes int) bool {
-	if c.len() >= maxItems {
-		return false
-	}
-	return c.len() == 0 || c.size+1+n <= maxBytes // "," + item
-}
-
 // itemFits reports whether an item of n encoded bytes fits a request on its own: "[" + item + "]".
 func itemFits(n, maxBytes int) bool { return n+2 <= maxBytes }
 
-// add appends an encoded item, which the chunk keeps (the caller must not change it).
+// add appends an encoded item.
 func (c *chunk) add(key string, item []byte) {
+	c.next()
+	c.body = append(c.body, item...)
+	c.done(key)
+}
+
+// next opens the body for one more item, to be appended to it, and done closes it again.
+func (c *chunk) next() {
 	if c.len() == 0 {
-		c.size = 2
+		c.body = append(c.body[:0], '[')
 	} else {
-		c.size++
+		c.body[len(c.body)-1] = ',' // was the closing bracket
 	}
-	c.size += len(item)
+}
+
+func (c *chunk) done(key string) {
+	c.ends = append(c.ends, len(c.body))
+	c.body = append(c.body, ']')
 	c.keys = append(c.keys, key)
-	c.items = append(c.items, item)
+	c.size = len(c.body)
 }
 
 // subset builds a new chunk from the items at the given indexes.
 func (c *chunk) subset(idx []int) *chunk {
 	n := &chunk{}
 	for _, i := range idx {
-		n.add(c.keys[i], c.items[i])
+		start := 1 // after "["
+		if i > 0 {
+			start = c.ends[i-1] + 1 // after ","
+		}
+		n.add(c.keys[i], c.body[start:c.ends[i]])
 	}
 	return n
 }
 
 // reader returns the JSON array from its start; every call gives a fresh reader, so the body can be
 // replayed.
-func (c *chunk) reader() (io.Reader, error) { return &chunkReader{items: c.items}, nil }
+func (c *chunk) reader() (io.Reader, error) { return bytes.NewReader(c.body), nil }
 
-// chunkReader streams "[" item "," item ... "]" without assembling it.
-type chunkReader struct {
-	items [][]byte
-	k     int    // next piece
-	cur   []byte // rest of the current piece
-}
-
-var (
-	openBracket  = []byte{'['}
-	closeBracket = []byte{']'}
-	comma        = []byte{','}
-)
-
-// piece returns the k-th piece of the array: "[", item 0, ",", item 1, ..., "]".
-func (r *chunkReader) piece(k int) ([]byte, bool) {
-	n := len(r.items)
-	switch {
-	case k == 0:
-		return openBracket, true
-	case k == 2*n || (n == 0 && k == 1):
-		return closeBracket, true
-	case k > 2*n:
-		return nil, false
-	case k%2 == 1:
-		return r.items[k/2], true
-	default:
-		return comma, true
-	}
-}
-
-func (r *chunkReader) Read(p []byte) (int, error) {
-	n := 0
-	for n < len(p) {
-		if len(r.cur) == 0 {
-			next, ok := r.piece(r.k)
-			if !ok {
-				if n == 0 {
-					return 0, io.EOF
-				}
-				break
-			}
-			r.k++
-			r.cur = next
-		}
-		m := copy(p[n:], r.cur)
-		r.cur = r.cur[m:]
-		n += m
-	}
-	return n, nil
-}
-
-// WriteTo writes the rest of the array to w, each item in one call.
-func (r *chunkReader) WriteTo(w io.Writer) (int64, error) {
-	var total int64
-	for {
-		if len(r.cur) == 0 {
-			next, ok := r.piece(r.k)
-			if !ok {
-				return total, nil
-			}
-			r.k++
-			r.cur = next
-		}
-		n, err := w.Write(r.cur)
-		total += int64(n)
-		r.cur = r.cur[n:]
-		if err != nil {
-			return total, err
-		}
-	}
-}
-
-// chunker groups encoded items into chunks within the request limits. Small items are encoded into
-// shared blocks, large ones into buffers of their exact size.
+// chunker groups items into chunks within the request limits. It holds a chunk's items, checked and
+// measured, until the next item does not fit, then encodes them into a buffer of the chunk's exact
+// size: one allocation, never grown, whatever the items' sizes.
 type chunker struct {
 	maxItems, maxBytes int
-	cur                *chunk
-	block              []byte
+	items              []pairEncoding // the chunk being built
+	size               int            // its length as JSON: "[" + items joined by "," + "]"
 }
 
-const blockSize = 64 << 10
-
-// add encodes an item and adds it, returning the previous chunk when the item did not fit in it (to
-// be sent), or nil. hint is how many more items are expected, to size a new chunk.
+// add takes an item, returning the chunk before it, encoded, when the item did not fit in it (to be
+// sent), or nil. hint is how many more items are expected, to size the first chunk.
 func (b *chunker) add(e *pairEncoding, hint int) (full *chunk) {
-	n := e.size
-	var item []byte
-	if n > blockSize/8 {
-		item = e.appendTo(make([]byte, 0, n))
-	} else {
-		if cap(b.block)-len(b.block) < n {
-			b.block = make([]byte, 0, blockSize)
-		}
-		free := b.block[len(b.block):]
-		item = e.appendTo(free)
-		if len(item) <= cap(free) { // encoded in place (n was right): take it from the block
-			b.block = b.block[:len(b.block)+len(item)]
-			item = item[:len(item):len(item)]
-		}
+	if n := len(b.items); n > 0 && (n >= b.maxItems || b.size+1+e.size > b.maxBytes) { // "," + item
+		full = b.encode()
 	}
-	if b.cur == nil || !b.cur.fits(len(item), b.maxItems, b.maxBytes) {
-		if b.cur != nil {
-			full = b.cur
-		}
-		c := min(max(hint, 1), b.maxItems)
-		b.cur = &chunk{keys: make([]string, 0, c), items: make([][]byte, 0, c)}
+	if b.items == nil {
+		b.items = make([]pairEncoding, 0, min(max(hint, 1), b.maxItems))
 	}
-	b.cur.add(e.key, item)
+	b.items = append(b.items, *e)
+	b.size += 1 + e.size // "[" or ","
+	if len(b.items) == 1 {
+		b.size++ // "]"
+	}
 	return full
 }
 
-// rest returns the chunk being built, or nil when it is empty.
+// rest returns the chunk being built, encoded, or nil when it is empty.
 func (b *chunker) rest() *chunk {
-	c := b.cur
-	b.cur = nil
-	if c == nil || c.len() == 0 {
+	if len(b.items) == 0 {
 		return nil
 	}
+	return b.encode()
+}
+
+// encode encodes the items held into a chunk, and starts a new one.
+func (b *chunker) encode() *chunk {
+	c := &chunk{keys: make([]string, 0, len(b.items)), ends: make([]int, 0, len(b.items)), body: make([]byte, 0, b.size)}
+	for i := range b.items {
+		c.next()
+		c.body = b.items[i].appendTo(c.body)
+		c.done(b.items[i].key)
+	}
+	clear(b.items) // no longer holds the pairs' values
+	b.items, b.size = b.items[:0], 0
 	return c
 }
 
-// pairEncoding is a checked pair, ready to be encoded: [pairEncoding.size] bytes of JSON.
+// pairEncoding is a checked pair, ready to be encoded in exactly [pairEncoding.size] bytes of JSON
+// (unless the value's encoding is left to [pairEncoding.measureValue]).
 type pairEncoding struct {
 	key      string
 	keyOnly  bool // a bulk delete or get item: just the key as a JSON string
-	p        *BulkPair
+	value    []byte
 	exp, ttl int64
 	meta     []byte
 	text     bool // the value goes as JSON text, not base64
@@ -194,7 +130,7 @@ type pairEncoding struct {
 // measureValue decides how the value goes and sets the size to match (see [valueEncoding]).
 func (e *pairEncoding) measureValue() {
 	e.size -= e.valueLen
-	e.text, e.valueLen = valueEncoding(e.p.Value)
+	e.text, e.valueLen = valueEncoding(e.value)
 	e.size += e.valueLen
 }
 
@@ -207,7 +143,7 @@ func (e *pairEncoding) measureValue() {
 // With exact false, the value is not read: size is then an upper bound (the value as base64), and the
 // pairEncoding serves only to check the pair.
 func preparePair(p *BulkPair, now time.Time, exact bool) (pairEncoding, error) {
-	e := pairEncoding{key: p.Key, p: p}
+	e := pairEncoding{key: p.Key, value: p.Value}
 	if err := validateBulkKey(p.Key); err != nil {
 		return e, err
 	}
@@ -240,14 +176,8 @@ func preparePair(p *BulkPair, now time.Time, exact bool) (pairEncoding, error) {
 
 // digits is the length of n in decimal.
 func digits(n int64) int {
-	d := 1
-	if n < 0 {
-		d, n = 2, -n
-	}
-	for ; n >= 10; n /= 10 {
-		d++
-	}
-	return d
+	var b [20]byte
+	return len(strconv.AppendInt(b[:0], n, 10))
 }
 
 // keyEncoding checks a key for a bulk delete or get body.
@@ -264,9 +194,9 @@ func (e *pairEncoding) appendTo(dst []byte) []byte {
 		return appendJSONString(dst, e.key)
 	}
 	dst = append(dst, `{"key":`...)
-	dst = appendJSONString(dst, e.p.Key)
+	dst = appendJSONString(dst, e.key)
 	dst = append(dst, `,"value":`...)
-	dst = appendValueAs(dst, e.p.Value, e.text)
+	dst = appendValueAs(dst, e.value, e.text)
 	if e.exp != 0 {
 		dst = append(dst, `,"expiration":`...)
 		dst = strconv.AppendInt(dst, e.exp, 10)
@@ -285,28 +215,18 @@ func (e *pairEncoding) appendTo(dst []byte) []byte {
 // base64Suffix follows a base64-encoded value.
 const base64Suffix = `,"base64":true`
 
-// valueEncoding decides how a value is sent (see [preparePair]) and estimates the length of its
-// encoding, the "base64" field included: valid UTF-8 goes as text, anything else as base64. For text
-// the estimate leaves out escapes; [appendValueAs] measures the real text and falls back to base64
-// when escapes would make it longer, so the value is read only twice (the UTF-8 check, the copy).
+// valueEncoding decides how a value is sent (see [preparePair]) and returns the length of its
+// encoding, the "base64" field included. It is measured before anything is written, so that a value
+// of mostly control characters (for which base64 is shorter) is never written out as JSON text only
+// to be thrown away: for a 25 MiB value that would be 157 MB.
 func valueEncoding(v []byte) (text bool, n int) {
 	if utf8.Valid(v) {
-		return true, len(v) + 2
+		if n := jsonStringLen(v); n <= maxValueEncoding(len(v)) {
+			return true, n
+		}
 	}
 	return false, maxValueEncoding(len(v))
 }
-
-// jsonEscapeExtra is how many bytes JSON escaping adds to each byte: one for '"', '\\' and the
-// short-escaped controls, five for other controls (\u00XX), none for the rest.
-var jsonEscapeExtra = func() (t [256]uint8) {
-	for c := range 0x20 {
-		t[c] = 5
-	}
-	for _, c := range []byte{'"', '\\', '\n', '\r', '\t'} {
-		t[c] = 1
-	}
-	return t
-}()
 
 // maxValueEncoding is the length of a value's base64 encoding, the "base64" field included: the most
 // [valueEncoding] ever gives for n bytes.
@@ -319,9 +239,7 @@ func appendValue(dst, v []byte) []byte {
 }
 
 func appendValueAs(dst, v []byte, text bool) []byte {
-	// Measured first, so that a value of mostly control characters (for which base64 is shorter) is
-	// never written out as JSON text only to be thrown away: for a 25 MiB value that was 157 MB.
-	if text && jsonStringLen(v) <= maxValueEncoding(len(v)) {
+	if text {
 		return appendJSONString(dst, v)
 	}
 	dst = append(dst, '"')
@@ -330,39 +248,55 @@ func appendValueAs(dst, v []byte, text bool) []byte {
 	return append(dst, base64Suffix...)
 }
 
-const hexDigits = "0123456789abcdef"
+// jsonEscapes holds, for each ASCII byte that encoding/json escapes in a string, the escape it writes
+// (`\n` for a newline, `\u0001` for 0x01), and jsonExtra how many bytes that adds: taken from
+// encoding/json itself, so that appendJSONString escapes what it escapes, without its cost per call
+// (a reflection lookup, allocations and copies, which for 10,000 JSON values is milliseconds a
+// request: see BenchmarkBulkPut10000/json). Other bytes, UTF-8 included, go as they are.
+var (
+	jsonEscapes [256]string
+	jsonExtra   [256]uint8
+)
+
+func init() {
+	for c := range utf8.RuneSelf {
+		if q := stdJSONString(string(rune(c))); len(q) > 3 {
+			jsonEscapes[c] = q[1 : len(q)-1]
+			jsonExtra[c] = uint8(len(jsonEscapes[c]) - 1)
+		}
+	}
+}
+
+// stdJSONString is s as encoding/json writes it, without HTML escaping.
+func stdJSONString(s string) string {
+	var buf strings.Builder
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(s) // a string always encodes
+	return strings.TrimSuffix(buf.String(), "\n")
+}
 
 // jsonStringLen is the length of [appendJSONString]'s output for s, quotes included.
 func jsonStringLen[S ~string | ~[]byte](s S) int {
 	n := len(s) + 2
 	for i := 0; i < len(s); i++ {
-		n += int(jsonEscapeExtra[s[i]])
+		n += int(jsonExtra[s[i]])
 	}
 	return n
 }
 
-// appendJSONString appends s, which must be valid UTF-8, as a JSON string.
+// appendJSONString appends s, which must be valid UTF-8, as a JSON string: as encoding/json writes it,
+// except that <, >, &, U+2028 and U+2029 go as they are (escaping them matters only inside HTML and
+// JavaScript).
 func appendJSONString[S ~string | ~[]byte](dst []byte, s S) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if jsonEscapeExtra[c] == 0 {
+		if jsonExtra[s[i]] == 0 {
 			continue
 		}
 		dst = append(dst, s[start:i]...)
-		switch c {
-		case '"', '\\':
-			dst = append(dst, '\\', c)
-		case '\n':
-			dst = append(dst, '\\', 'n')
-		case '\r':
-			dst = append(dst, '\\', 'r')
-		case '\t':
-			dst = append(dst, '\\', 't')
-		default:
-			dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-		}
+		dst = append(dst, jsonEscapes[s[i]]...)
 		start = i + 1
 	}
 	dst = append(dst, s[start:]...)

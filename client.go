@@ -11,8 +11,6 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
-
-	"github.com/workerskv/workerskv/internal/pathseg"
 )
 
 // Version is the library's version, sent in the User-Agent header as "workerskv-go/<Version>".
@@ -33,7 +31,7 @@ type Client struct {
 	core      *core
 	accountID string
 	// ns is the URL of the account's KV namespaces collection, below which every request's path is.
-	ns *pathseg.Prefix
+	ns nsPrefix
 }
 
 // core is what copies made by WithAccount share.
@@ -50,10 +48,10 @@ type core struct {
 	backoffMax   time.Duration
 	// auth holds the credentials, one pointer further from Client than core is.
 	auth *credentials
-	// budget is what the server said about the rate limit: lockout and pace.
-	budget *budget
 	// basePath is the base URL's escaped path, trimmed from request paths in errors and logs.
 	basePath string
+	// budget is what the server said about the rate limit: lockout and pace.
+	budget *budget
 }
 
 // credentials holds what authenticates the requests. fmt prints a pointer inside a struct it is
@@ -111,10 +109,10 @@ func newClient(cfg *config) (*Client, error) {
 		userAgent:    ua,
 		logger:       logger,
 		maxRetryWait: cfg.maxRetryWait,
-		maxRetries:   min(cfg.maxRetries, math.MaxInt32),
-		budget:       newBudget(cfg.maxRetryWait, staticLimiter(cfg)),
 		backoffMin:   cfg.backoffMin,
 		backoffMax:   cfg.backoffMax,
+		maxRetries:   min(cfg.maxRetries, math.MaxInt32),
+		budget:       newBudget(cfg.maxRetryWait, staticLimiter(cfg)),
 	}
 	auth := &credentials{apiKey: cfg.token == ""}
 	if auth.apiKey {
@@ -200,12 +198,53 @@ func (c *Client) AccountID() string { return c.accountID }
 
 // wire points c's services at c and joins, once, the path every request of c starts with.
 func (c *Client) wire() {
-	c.ns = pathseg.NewPrefix(c.core.base, "accounts", c.accountID, "storage", "kv", "namespaces")
+	c.ns = newNSPrefix(c.core.base, "accounts", c.accountID, "storage", "kv", "namespaces")
 	s := &service{client: c}
 	c.Namespaces = (*NamespacesService)(s)
 	c.Values = (*ValuesService)(s)
 	c.Keys = (*KeysService)(s)
 	c.Bulk = (*BulkService)(s)
+}
+
+// nsPrefix is the URL below which requests' paths are: its Path decoded, and its RawPath as it
+// travels.
+type nsPrefix struct{ u url.URL }
+
+// newNSPrefix returns base, less one trailing slash of its escaped path (a base ending in "%2F" keeps
+// it), with segments appended as [nsPrefix.Join] appends them.
+func newNSPrefix(base *url.URL, segments ...string) nsPrefix {
+	u := *base
+	u.RawQuery, u.Fragment, u.RawFragment = "", "", ""
+	u.RawPath = base.EscapedPath()
+	if strings.HasSuffix(u.RawPath, "/") {
+		u.Path, u.RawPath = strings.TrimSuffix(u.Path, "/"), strings.TrimSuffix(u.RawPath, "/")
+	}
+	return nsPrefix{*nsPrefix{u}.Join(segments...)}
+}
+
+// Join returns the prefix's URL with segments appended, each escaped by [url.PathEscape] as one path
+// segment. RawPath holds the escaped form, so that "/" in a key travels as %2F (and "?" as %3F, "#"
+// as %23, "%" as %25): no key can change which endpoint is called. The path is never cleaned, so a
+// segment ".." stays a segment (callers refuse "." and ".." keys before).
+func (p nsPrefix) Join(segments ...string) *url.URL {
+	u := p.u
+	n := 0
+	for _, s := range segments {
+		n += 1 + len(s)
+	}
+	var path, raw strings.Builder // each in one allocation: escaping at most triples a segment
+	path.Grow(len(u.Path) + n)
+	raw.Grow(len(u.RawPath) + 3*n)
+	path.WriteString(u.Path)
+	raw.WriteString(u.RawPath)
+	for _, s := range segments {
+		path.WriteString("/")
+		path.WriteString(s)
+		raw.WriteString("/")
+		raw.WriteString(url.PathEscape(s))
+	}
+	u.Path, u.RawPath = path.String(), raw.String()
+	return &u
 }
 
 // String describes the client without its credentials.

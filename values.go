@@ -6,8 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime/multipart"
 	"net/http"
+	"net/textproto"
 	"net/url"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -15,7 +18,6 @@ import (
 
 	"github.com/hashicorp/go-retryablehttp"
 
-	"github.com/workerskv/workerskv/internal/formbody"
 	"github.com/workerskv/workerskv/internal/limits"
 )
 
@@ -157,16 +159,15 @@ func (s *ValuesService) put(ctx context.Context, namespaceID, key string, mem []
 	if exp != 0 || ttl != 0 {
 		r.query = url.Values(expirationQuery(exp, ttl))
 	}
-	var f formbody.Frame
+	var prefix, suffix []byte // the multipart framing around the value, with metadata
 	if meta != nil {
-		f = formbody.New(meta)
-		r.contentType = f.ContentType
+		prefix, suffix, r.contentType = multipartFrame(meta)
 	}
 	switch {
 	case mem != nil && meta == nil:
 		r.body = mem
 	case mem != nil && len(mem) <= smallValue:
-		r.body = append(append(append(make([]byte, 0, f.Len(int64(len(mem)))), f.Prefix...), mem...), f.Suffix...)
+		r.body = slices.Concat(prefix, mem, suffix)
 	case mem != nil:
 		value = bytes.NewReader(mem)
 	}
@@ -181,9 +182,9 @@ func (s *ValuesService) put(ctx context.Context, namespaceID, key string, mem []
 	open := retryablehttp.ReaderFunc(vb.open)
 	r.body, r.bodyLen, r.noReplay = open, size, !replayable
 	if meta != nil {
-		r.body = framed(open, f)
+		r.body = framed(open, prefix, suffix)
 		if size >= 0 {
-			r.bodyLen = f.Len(size)
+			r.bodyLen = int64(len(prefix)) + size + int64(len(suffix))
 		}
 	}
 	err = callNoResult(ctx, s.client, r)
@@ -369,14 +370,34 @@ func (l *limitedOnce) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// multipartFrame returns what goes before and after a value in a multipart/form-data body whose
+// parts are "metadata" (meta, as JSON) and "value" (a file of type application/octet-stream), and the
+// body's Content-Type. The value is not copied: it is streamed between the two. The boundary is
+// mime/multipart's random one, which cannot be guessed by whoever chose the value.
+func multipartFrame(meta []byte) (prefix, suffix []byte, contentType string) {
+	var buf bytes.Buffer
+	w := multipart.NewWriter(&buf)
+	h := make(textproto.MIMEHeader, 2)
+	h.Set("Content-Disposition", `form-data; name="metadata"`)
+	h.Set("Content-Type", "application/json")
+	// Writes to a bytes.Buffer do not fail.
+	part, _ := w.CreatePart(h)
+	_, _ = part.Write(meta)
+	_, _ = w.CreateFormFile("value", "value")
+	n := buf.Len()
+	_ = w.Close()
+	b := buf.Bytes()
+	return b[:n:n], b[n:], w.FormDataContentType()
+}
+
 // framed wraps a value body function in multipart framing.
-func framed(body retryablehttp.ReaderFunc, f formbody.Frame) retryablehttp.ReaderFunc {
+func framed(body retryablehttp.ReaderFunc, prefix, suffix []byte) retryablehttp.ReaderFunc {
 	return func() (io.Reader, error) {
 		v, err := body()
 		if err != nil {
 			return nil, err
 		}
-		return f.Reader(v), nil
+		return io.MultiReader(bytes.NewReader(prefix), v, bytes.NewReader(suffix)), nil
 	}
 }
 

@@ -1,4 +1,7 @@
-package pathseg
+package workerskv
+
+// The request URL of each call is the client's namespaces prefix joined with the call's segments
+// (nsPrefix, in client.go): these tests hold it to url.PathEscape, segment by segment.
 
 import (
 	"net/http"
@@ -7,8 +10,8 @@ import (
 	"testing"
 )
 
-// TestEscape: each key name travels as exactly one escaped segment of the joined path.
-func TestEscape(t *testing.T) {
+// TestNSPrefixEscape: each key name travels as exactly one escaped segment of the joined path.
+func TestNSPrefixEscape(t *testing.T) {
 	t.Parallel()
 	base, err := url.Parse("https://h.test/v4")
 	if err != nil {
@@ -33,7 +36,7 @@ func TestEscape(t *testing.T) {
 		{"back\\slash", "back%5Cslash"},
 	}
 	for _, tc := range cases {
-		got, ok := strings.CutPrefix(NewPrefix(base, "values").Join(tc.in).EscapedPath(), "/v4/values/")
+		got, ok := strings.CutPrefix(newNSPrefix(base, "values").Join(tc.in).EscapedPath(), "/v4/values/")
 		if !ok || got != tc.want {
 			t.Errorf("the segment for %q is %q, want %q", tc.in, got, tc.want)
 		}
@@ -46,7 +49,7 @@ func TestEscape(t *testing.T) {
 	}
 }
 
-func TestJoin(t *testing.T) {
+func TestNSPrefixJoin(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
 		base     string
@@ -69,15 +72,15 @@ func TestJoin(t *testing.T) {
 			t.Fatal(err)
 		}
 		baseStr := base.String()
-		u := NewPrefix(base).Join(tc.segments...)
+		u := newNSPrefix(base).Join(tc.segments...)
 		if got := u.String(); got != tc.want {
-			t.Errorf("NewPrefix(%q).Join(%q) = %q, want %q", tc.base, tc.segments, got, tc.want)
+			t.Errorf("newNSPrefix(%q).Join(%q) = %q, want %q", tc.base, tc.segments, got, tc.want)
 		}
 		// Joined in two steps, the URL is the same.
 		for i := range tc.segments {
-			v := NewPrefix(base, tc.segments[:i]...).Join(tc.segments[i:]...)
+			v := newNSPrefix(base, tc.segments[:i]...).Join(tc.segments[i:]...)
 			if *v != *u {
-				t.Errorf("NewPrefix(%q, %q).Join(%q) = %#v, want %#v", tc.base, tc.segments[:i], tc.segments[i:], v, u)
+				t.Errorf("newNSPrefix(%q, %q).Join(%q) = %#v, want %#v", tc.base, tc.segments[:i], tc.segments[i:], v, u)
 			}
 		}
 		if base.String() != baseStr {
@@ -101,10 +104,10 @@ func TestJoin(t *testing.T) {
 	}
 }
 
-// FuzzJoin: on the wire (EscapedPath) a joined URL is the base's escaped path, less one trailing
-// slash, plus url.PathEscape of each segment, and its Path is that decoded. Segments joined into the
-// prefix give the same URL as segments joined per request.
-func FuzzJoin(f *testing.F) {
+// FuzzNSPrefixJoin: on the wire (EscapedPath) a joined URL is the base's escaped path, less one
+// trailing slash, plus url.PathEscape of each segment, and its Path is that decoded. Segments joined
+// into the prefix give the same URL as segments joined per request.
+func FuzzNSPrefixJoin(f *testing.F) {
 	for _, s := range []string{"plain", "a/b", "q?x=1", "h#f", "100%", "sp ace", "\x00\xff", "日本", "..", ""} {
 		f.Add("https://h.test/client/v4", s, "values")
 	}
@@ -115,8 +118,8 @@ func FuzzJoin(f *testing.F) {
 		if err != nil || (base.Scheme != "https" && base.Scheme != "http") || base.Host == "" {
 			return // the client refuses such a base URL
 		}
-		u := NewPrefix(base).Join("accounts", seg1, seg2)
-		for _, v := range []*url.URL{NewPrefix(base, "accounts").Join(seg1, seg2), NewPrefix(base, "accounts", seg1).Join(seg2), NewPrefix(base, "accounts", seg1, seg2).Join()} {
+		u := newNSPrefix(base).Join("accounts", seg1, seg2)
+		for _, v := range []*url.URL{newNSPrefix(base, "accounts").Join(seg1, seg2), newNSPrefix(base, "accounts", seg1).Join(seg2), newNSPrefix(base, "accounts", seg1, seg2).Join()} {
 			if *v != *u {
 				t.Fatalf("joined in two steps, %#v; in one, %#v", v, u)
 			}
@@ -127,19 +130,20 @@ func FuzzJoin(f *testing.F) {
 			t.Fatalf("the wire form %q does not decode: %v", wantWire, err)
 		}
 		if u.Path != wantPath || u.EscapedPath() != wantWire {
-			t.Fatalf("NewPrefix(%q).Join(\"accounts\", %q, %q): Path %q, on the wire %q; want %q and %q", rawBase, seg1, seg2, u.Path, u.EscapedPath(), wantPath, wantWire)
+			t.Fatalf("newNSPrefix(%q).Join(\"accounts\", %q, %q): Path %q, on the wire %q; want %q and %q", rawBase, seg1, seg2, u.Path, u.EscapedPath(), wantPath, wantWire)
 		}
 	})
 }
 
-// BenchmarkJoin: a value's path below a client's namespaces prefix, with a key that needs escaping.
-func BenchmarkJoin(b *testing.B) {
+// BenchmarkNSPrefixJoin: a value's path below a client's namespaces prefix, with a key that needs
+// escaping.
+func BenchmarkNSPrefixJoin(b *testing.B) {
 	base, err := url.Parse("https://api.cloudflare.com/client/v4")
 	if err != nil {
 		b.Fatal(err)
 	}
 	id := "0123456789abcdef0123456789abcdef"
-	p := NewPrefix(base, "accounts", id, "storage", "kv", "namespaces")
+	p := newNSPrefix(base, "accounts", id, "storage", "kv", "namespaces")
 	b.ReportAllocs()
 	for b.Loop() {
 		p.Join(id, "values", "bench/key 1")
